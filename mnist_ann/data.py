@@ -1,0 +1,265 @@
+"""Find, download, verify and parse the four MNIST IDX files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import struct
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_ENV = "MNIST_ANN_DATA_DIR"
+CACHE_DIR_ENV = "MNIST_ANN_CACHE_DIR"
+
+# Published sha256 of the canonical files (the same bytes torchvision and TFDS check).
+FILES = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+
+# The mirrors torchvision and TensorFlow Datasets download from, tried in order.
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+IMAGES_MAGIC = 0x00000803
+LABELS_MAGIC = 0x00000801
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class MnistDataError(Exception):
+    """A data file is missing, damaged or cannot be fetched; the message says which and what to do."""
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder: $MNIST_ANN_CACHE_DIR, else the platform's user cache dir."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("mnist_ann", appauthor=False))
+
+
+def load_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    verify: bool = True,
+    download: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    mirrors: tuple[str, ...] = MIRRORS,
+    timeout: float = 30.0,
+    retries: int = 2,
+    progress: bool = True,
+) -> Arrays:
+    """Return ((x_train, y_train), (x_test, y_test)) as uint8 arrays, like keras.datasets.mnist.load_data().
+
+    Files come from `data_dir`, else $MNIST_ANN_DATA_DIR, else the cache (downloading into it
+    when a file is missing or damaged). With verify=False, other IDX datasets can be read.
+    """
+    source = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if source is not None:
+        folder = Path(source).expanduser()
+        how = "--data-dir" if data_dir is not None else f"${DATA_DIR_ENV}"
+        _check_folder(folder, how)
+        paths = {name: folder / name for name in FILES}
+        raw = {name: _read_local(path, verify, how) for name, path in paths.items()}
+    else:
+        cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        raw = {
+            name: _read_cached(cache, name, verify, download, mirrors, timeout, retries, progress)
+            for name in FILES
+        }
+        paths = {name: cache / name for name in FILES}
+
+    def parse(images: str, labels: str) -> tuple[np.ndarray, np.ndarray]:
+        x = parse_idx(raw[images], paths[images], IMAGES_MAGIC)
+        y = parse_idx(raw[labels], paths[labels], LABELS_MAGIC)
+        if len(x) != len(y):
+            raise MnistDataError(
+                f"{paths[images]} holds {len(x)} images but {paths[labels].name} holds {len(y)} labels; "
+                "use an images file and a labels file from the same dataset."
+            )
+        return x, y
+
+    return (
+        parse("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+        parse("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    )
+
+
+def parse_idx(data: bytes, path: Path, magic: int) -> np.ndarray:
+    """Decompress and check one IDX file: gzip stream, magic number, dimensions, payload length, labels 0-9."""
+    try:
+        payload = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = "is truncated" if isinstance(exc, EOFError) else "is not a valid gzip file"
+        raise MnistDataError(f"{path} {reason} ({exc}); {_REPLACE_HINT}") from None
+    ndim = 3 if magic == IMAGES_MAGIC else 1
+    header = 4 + 4 * ndim
+    if len(payload) < header:
+        raise MnistDataError(f"{path} is too short to hold an IDX header ({len(payload)} bytes); {_REPLACE_HINT}")
+    (found,) = struct.unpack(">I", payload[:4])
+    if found != magic:
+        kind = "images" if magic == IMAGES_MAGIC else "labels"
+        raise MnistDataError(
+            f"{path} has IDX magic number 0x{found:08X}, not 0x{magic:08X} for {kind}; {_REPLACE_HINT}"
+        )
+    dims = struct.unpack(f">{ndim}I", payload[4:header])
+    if ndim == 3 and dims[1:] != (28, 28):
+        raise MnistDataError(f"{path} holds {dims[1]}x{dims[2]} images, not 28x28; {_REPLACE_HINT}")
+    expected = int(np.prod(dims))
+    if len(payload) - header != expected:
+        raise MnistDataError(
+            f"{path} header promises {expected} bytes of data but the file has {len(payload) - header}; "
+            f"{_REPLACE_HINT}"
+        )
+    array = np.frombuffer(payload, dtype=np.uint8, offset=header).reshape(dims).copy()
+    if ndim == 1 and array.size and array.max() > 9:
+        raise MnistDataError(f"{path} has label {int(array.max())}, outside 0-9; {_REPLACE_HINT}")
+    return array
+
+
+_REPLACE_HINT = "replace it with an intact copy of the original file"
+
+
+def sha256(data: bytes) -> str:
+    """Hex sha256 of `data`."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_folder(folder: Path, how: str) -> None:
+    if not folder.is_dir():
+        raise MnistDataError(
+            f"MNIST folder {folder} (from {how}) does not exist; point {how} at a folder holding the four "
+            f"MNIST .gz files ({', '.join(FILES)}), or unset it to download them into the cache."
+        )
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise MnistDataError(f"MNIST folder {folder} (from {how}) cannot be read; fix its permissions.")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MnistDataError(f"{path} cannot be read ({exc.strerror}); fix its permissions or replace it.") from None
+
+
+def _read_local(path: Path, verify: bool, how: str) -> bytes:
+    if not path.is_file():
+        raise MnistDataError(
+            f"{path} is missing; put the MNIST file {path.name} in {path.parent} (from {how}), "
+            "or unset it to download the files into the cache."
+        )
+    data = _read(path)
+    if not data:
+        raise MnistDataError(f"{path} is empty; {_REPLACE_HINT}.")
+    if verify and sha256(data) != FILES[path.name]:
+        raise MnistDataError(
+            f"{path} does not match the published sha256 of {path.name}; {_REPLACE_HINT}, "
+            "or pass verify=False (--no-verify) if it is another dataset in MNIST's IDX format."
+        )
+    return data
+
+
+def _read_cached(
+    cache: Path,
+    name: str,
+    verify: bool,
+    download: bool,
+    mirrors: tuple[str, ...],
+    timeout: float,
+    retries: int,
+    progress: bool,
+) -> bytes:
+    path = cache / name
+    problem = "is not in the cache"
+    if path.is_file():
+        data = _read(path)
+        if data and (not verify or sha256(data) == FILES[name]):
+            return data
+        problem = "in the cache is empty" if not data else "in the cache does not match its published sha256"
+    if not download:
+        raise MnistDataError(
+            f"{path} {problem} and downloading is turned off; allow the download or set "
+            f"{DATA_DIR_ENV} to a folder holding the MNIST files."
+        )
+    return fetch(name, cache, mirrors=mirrors, timeout=timeout, retries=retries, progress=progress, problem=problem)
+
+
+def fetch(
+    name: str,
+    cache: Path,
+    *,
+    mirrors: tuple[str, ...] = MIRRORS,
+    timeout: float = 30.0,
+    retries: int = 2,
+    progress: bool = True,
+    problem: str = "is not in the cache",
+) -> bytes:
+    """Download `name` into `cache` from the first mirror that serves the verified file; return its bytes."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MnistDataError(
+            f"cache folder {cache} cannot be created ({exc.strerror}); set {CACHE_DIR_ENV} to a writable folder."
+        ) from None
+    failures = []
+    for mirror in mirrors:
+        url = mirror + name
+        for attempt in range(1 + retries):
+            try:
+                return _download(url, cache / name, FILES[name], timeout, progress)
+            except _ChecksumError:
+                failures.append(f"{url} served a file with the wrong sha256")
+                break  # the same mirror would serve the same bad bytes again
+            except (urllib.error.URLError, http.client.HTTPException, OSError, EOFError) as exc:
+                failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
+                if attempt < retries:
+                    time.sleep(min(2.0**attempt, 8.0) * 0.5)
+    raise MnistDataError(
+        f"{cache / name} {problem} and no mirror could provide it ({'; '.join(failures)}); "
+        f"connect to the internet, or set {DATA_DIR_ENV} to a folder holding the MNIST files."
+    )
+
+
+class _ChecksumError(Exception):
+    pass
+
+
+def _download(url: str, target: Path, expected: str, timeout: float, progress: bool) -> bytes:
+    """Stream `url` into a temporary file beside `target`; rename it into place only once it verifies."""
+    from tqdm.auto import tqdm
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        digest = hashlib.sha256()
+        chunks = []
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False) as bar:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    chunks.append(chunk)
+                    bar.update(len(chunk))
+            if total is not None and sum(map(len, chunks)) != total:
+                raise EOFError(f"connection closed after {sum(map(len, chunks))} of {total} bytes")
+        if digest.hexdigest() != expected:
+            raise _ChecksumError(url)
+        os.replace(tmp, target)
+        return b"".join(chunks)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

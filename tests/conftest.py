@@ -1,0 +1,112 @@
+"""Small MNIST-format data made inside the tests, and a local HTTP mirror for download tests."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_ann import data
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An uncompressed IDX file for a uint8 array (images 3-d, labels 1-d)."""
+    magic = data.IMAGES_MAGIC if array.ndim == 3 else data.LABELS_MAGIC
+    return struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n learnable 28x28 'digits': each class lights a different block of pixels, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 5)
+        images[i, 4 + row * 10 : 12 + row * 10, 1 + col * 5 : 6 + col * 5] = 230
+    return images, labels.astype(np.uint8)
+
+
+def write_mnist(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0) -> dict[str, str]:
+    """Write the four MNIST-named .gz files with synthetic digits; return their sha256 by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    x_train, y_train = synthetic_digits(n_train, seed)
+    x_test, y_test = synthetic_digits(n_test, seed + 1)
+    arrays = {
+        "train-images-idx3-ubyte.gz": x_train,
+        "train-labels-idx1-ubyte.gz": y_train,
+        "t10k-images-idx3-ubyte.gz": x_test,
+        "t10k-labels-idx1-ubyte.gz": y_test,
+    }
+    sums = {}
+    for name, array in arrays.items():
+        raw = gzip.compress(idx_bytes(array), mtime=0)
+        (folder / name).write_bytes(raw)
+        sums[name] = hashlib.sha256(raw).hexdigest()
+    return sums
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch) -> Path:
+    """A folder of tiny MNIST-format files whose checksums the loader treats as the published ones."""
+    folder = tmp_path / "mnist"
+    monkeypatch.setattr(data, "FILES", write_mnist(folder))
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    return folder
+
+
+class Mirror:
+    """A local HTTP server on 127.0.0.1 serving files, each in a chosen way: ok, missing, corrupt, cut short."""
+
+    def __init__(self, files: dict[str, bytes], mode: str = "ok"):
+        self.files, self.mode, self.requests = files, mode, []
+        mirror = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                name = self.path.rsplit("/", 1)[-1]
+                mirror.requests.append(name)
+                body = mirror.files.get(name)
+                if body is None or mirror.mode == "missing":
+                    self.send_error(404)
+                    return
+                if mirror.mode == "corrupt":
+                    body = body[:-1] + bytes([body[-1] ^ 0xFF])
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2] if mirror.mode == "cut" else body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mnist/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def mirror_factory(tiny_mnist):
+    """Start local mirrors serving the tiny MNIST files: mirror_factory(mode) -> Mirror."""
+    files = {p.name: p.read_bytes() for p in tiny_mnist.iterdir()}
+    started = []
+
+    def start(mode: str = "ok") -> Mirror:
+        started.append(Mirror(files, mode))
+        return started[-1]
+
+    yield start
+    for m in started:
+        m.close()

@@ -1,0 +1,179 @@
+"""load_mnist: sources, verification, the IDX parser's checks, downloads from local mirrors."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+from conftest import SHARED_MNIST, idx_bytes
+
+from mnist_ann import data
+from mnist_ann.data import MnistDataError, load_mnist
+
+TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
+
+
+def test_reads_a_folder_like_keras_load_data(tiny_mnist):
+    (x_train, y_train), (x_test, y_test) = load_mnist(tiny_mnist)
+    assert x_train.shape == (60, 28, 28) and x_test.shape == (20, 28, 28)
+    assert y_train.shape == (60,) and y_test.shape == (20,)
+    assert x_train.dtype == y_train.dtype == np.uint8
+    assert set(np.unique(y_train)) == set(range(10))
+    x_train[0, 0, 0] = 7  # writable, like Keras's arrays
+
+
+def test_environment_variable_is_used_when_no_folder_is_given(tiny_mnist, monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tiny_mnist))
+    (x_train, _), _ = load_mnist(cache_dir=tmp_path / "unused-cache", download=False)
+    assert len(x_train) == 60
+
+
+def test_argument_wins_over_environment_variable(tiny_mnist, monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "nowhere"))
+    (x_train, _), _ = load_mnist(tiny_mnist)
+    assert len(x_train) == 60
+
+
+def test_checksum_mismatch_names_the_file(tiny_mnist):
+    path = tiny_mnist / TRAIN_IMAGES
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[:-1] + b"\x01"))  # a valid file with one pixel changed
+    with pytest.raises(MnistDataError, match=f"{TRAIN_IMAGES} does not match the published sha256"):
+        load_mnist(tiny_mnist)
+    # ...and the same file parses once verification is explicitly turned off.
+    (x_train, _), _ = load_mnist(tiny_mnist, verify=False)
+    assert x_train[-1, -1, -1] == 1
+
+
+def test_missing_folder_says_how_to_provide_the_files(tmp_path):
+    with pytest.raises(MnistDataError, match=r"does not exist; point --data-dir at a folder"):
+        load_mnist(tmp_path / "absent")
+
+
+def _rewrite(path, payload: bytes, compress: bool = True):
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+
+
+@pytest.mark.parametrize(
+    "name, damage, message",
+    [
+        (TRAIN_IMAGES, lambda p: p.unlink(), "is missing"),
+        (TRAIN_IMAGES, lambda p: p.write_bytes(b""), "is empty"),
+        (TRAIN_IMAGES, lambda p: p.write_bytes(p.read_bytes()[:200]), "is truncated"),
+        (TRAIN_IMAGES, lambda p: _rewrite(p, b"plain text, not gzip", compress=False), "is not a valid gzip file"),
+        (TRAIN_IMAGES, lambda p: _rewrite(p, struct.pack(">IIII", 0x0801, 60, 28, 28)), "magic number 0x00000801"),
+        (TRAIN_IMAGES, lambda p: _rewrite(p, struct.pack(">IIII", 0x0803, 61, 28, 28) + bytes(60 * 784)),
+         "header promises 47824 bytes of data but the file has 47040"),
+        (TRAIN_IMAGES, lambda p: _rewrite(p, struct.pack(">IIII", 0x0803, 60, 32, 32) + bytes(60 * 1024)),
+         "32x32 images, not 28x28"),
+        (TRAIN_IMAGES, lambda p: _rewrite(p, b"\x00\x00"), "too short to hold an IDX header"),
+        (TRAIN_LABELS, lambda p: _rewrite(p, idx_bytes(np.arange(59) % 10)), "holds 60 images but train-labels"),
+        (TRAIN_LABELS, lambda p: _rewrite(p, idx_bytes(np.full(60, 11))), "label 11, outside 0-9"),
+    ],
+    ids=["missing", "empty", "truncated-gzip", "not-gzip", "wrong-magic", "short-payload", "wrong-size",
+         "short-header", "count-mismatch", "bad-label"],
+)
+def test_bad_files_raise_one_clear_error_naming_the_file(tiny_mnist, name, damage, message):
+    damage(tiny_mnist / name)
+    with pytest.raises(MnistDataError, match=message) as info:
+        load_mnist(tiny_mnist, verify=False)
+    assert str(tiny_mnist / name) in str(info.value) or name in str(info.value)
+    assert info.value.__cause__ is None and "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_folder(tiny_mnist):
+    tiny_mnist.chmod(0)
+    try:
+        with pytest.raises(MnistDataError, match="cannot be read; fix its permissions"):
+            load_mnist(tiny_mnist)
+    finally:
+        tiny_mnist.chmod(0o755)
+
+
+def test_unreadable_file_is_reported_not_raised_as_oserror(tiny_mnist, monkeypatch):
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data.Path, "read_bytes", refuse)
+    with pytest.raises(MnistDataError, match="cannot be read \\(Permission denied\\)"):
+        load_mnist(tiny_mnist)
+
+
+# Downloads, from mirrors served on 127.0.0.1 only.
+
+
+def test_download_fills_an_empty_cache(mirror_factory, tmp_path):
+    good = mirror_factory("ok")
+    cache = tmp_path / "cache"
+    (x_train, _), (x_test, _) = load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    assert len(x_train) == 60 and len(x_test) == 20
+    assert sorted(p.name for p in cache.iterdir()) == sorted(data.FILES)
+    # A second load reads the verified cache without asking the network.
+    good.requests.clear()
+    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    assert good.requests == []
+
+
+def test_failing_mirror_falls_through_to_the_next(mirror_factory, tmp_path):
+    dead, good = mirror_factory("missing"), mirror_factory("ok")
+    load_mnist(cache_dir=tmp_path, mirrors=(dead.url, good.url), retries=1, progress=False)
+    assert len(dead.requests) == 2 * len(data.FILES)  # one try and one retry per file
+    assert len(good.requests) == len(data.FILES)
+
+
+@pytest.mark.parametrize("mode", ["corrupt", "cut"])
+def test_bad_download_is_rejected_and_leaves_nothing_behind(mirror_factory, tmp_path, mode):
+    bad = mirror_factory(mode)
+    cache = tmp_path / "cache"
+    with pytest.raises(MnistDataError, match="no mirror could provide it") as info:
+        load_mnist(cache_dir=cache, mirrors=(bad.url,), retries=0, progress=False)
+    assert "wrong sha256" in str(info.value) if mode == "corrupt" else "connection closed" in str(info.value)
+    assert list(cache.iterdir()) == []
+
+
+def test_damaged_cache_file_is_replaced_by_a_fresh_download(mirror_factory, tmp_path):
+    good = mirror_factory("ok")
+    cache = tmp_path / "cache"
+    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    (cache / TRAIN_LABELS).write_bytes(b"garbage")
+    good.requests.clear()
+    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    assert good.requests == [TRAIN_LABELS]
+    assert data.sha256((cache / TRAIN_LABELS).read_bytes()) == data.FILES[TRAIN_LABELS]
+
+
+def test_damaged_cache_without_network_says_so_and_keeps_the_file(mirror_factory, tmp_path):
+    good = mirror_factory("ok")
+    cache = tmp_path / "cache"
+    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    (cache / TRAIN_LABELS).write_bytes(b"garbage")
+    good.close()
+    with pytest.raises(MnistDataError, match="in the cache does not match its published sha256 and no mirror"):
+        load_mnist(cache_dir=cache, mirrors=(good.url,), retries=0, timeout=2, progress=False)
+    assert (cache / TRAIN_LABELS).read_bytes() == b"garbage"
+
+
+def test_no_network_and_no_cache(tiny_mnist, tmp_path):
+    with pytest.raises(MnistDataError, match="is not in the cache and no mirror could provide it.*connect to the internet"):
+        load_mnist(cache_dir=tmp_path, mirrors=("http://127.0.0.1:9/",), retries=0, timeout=2, progress=False)
+
+
+def test_download_turned_off(tiny_mnist, tmp_path):
+    with pytest.raises(MnistDataError, match="is not in the cache and downloading is turned off"):
+        load_mnist(cache_dir=tmp_path, download=False)
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the canonical MNIST files are not beside this checkout")
+def test_canonical_files_through_the_environment_variable(monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(SHARED_MNIST))
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert y_train.shape == (60000,) and y_test.shape == (10000,)
+    assert x_train.dtype == x_test.dtype == y_train.dtype == y_test.dtype == np.uint8
+    assert np.bincount(y_train)[0] == 5923 and np.bincount(y_test)[0] == 980
+    assert abs(x_train.mean() - 33.3184) < 1e-3
