@@ -1,15 +1,20 @@
 """Tested, reusable parts of the MNIST feed-forward network notebook."""
 
-from mnist_ann.data import MnistDataError, load_mnist
+from mnist_ann._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+# ruff: noqa: E402 (TensorFlow must be imported quietly before the modules that use it)
+
+from mnist_ann.data import MnistDataError, flatten, load_mnist, normalize, one_hot, preprocess
 from mnist_ann.model import build_model, compile_model
+from mnist_ann.plots import plot_digit, plot_digit_grid, plot_history, save_figure
 from mnist_ann.training import (
     RECIPES,
     EpochLog,
     Recipe,
     fit,
     get_recipe,
-    one_hot,
-    preprocess,
     set_seed,
     split_validation,
     train,
@@ -24,8 +29,14 @@ __all__ = [
     "compile_model",
     "fit",
     "get_recipe",
+    "flatten",
     "load_mnist",
+    "normalize",
     "one_hot",
+    "plot_digit",
+    "plot_digit_grid",
+    "plot_history",
+    "save_figure",
     "preprocess",
     "set_seed",
     "split_validation",

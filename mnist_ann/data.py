@@ -77,10 +77,7 @@ def load_mnist(
         raw = {name: _read_local(path, verify, how) for name, path in paths.items()}
     else:
         cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        raw = {
-            name: _read_cached(cache, name, verify, download, mirrors, timeout, retries, progress)
-            for name in FILES
-        }
+        raw = {name: _read_cached(cache, name, verify, download, mirrors, timeout, retries, progress) for name in FILES}
         paths = {name: cache / name for name in FILES}
 
     def parse(images: str, labels: str) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +94,26 @@ def load_mnist(
         parse("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
         parse("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
     )
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """Scale uint8 pixels from 0-255 to float32 in 0-1."""
+    return images.astype(np.float32) / 255.0
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """Turn each 28x28 image into one row of 784 values, the network's input."""
+    return images.reshape(len(images), -1)
+
+
+def preprocess(images: np.ndarray) -> np.ndarray:
+    """normalize, then flatten: uint8 (n, 28, 28) images to float32 (n, 784) inputs."""
+    return flatten(normalize(images))
+
+
+def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Digit labels as float32 one-hot rows, the targets categorical cross-entropy expects."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
 
 
 def parse_idx(data: bytes, path: Path, magic: int) -> np.ndarray:
@@ -122,8 +139,7 @@ def parse_idx(data: bytes, path: Path, magic: int) -> np.ndarray:
     expected = int(np.prod(dims))
     if len(payload) - header != expected:
         raise MnistDataError(
-            f"{path} header promises {expected} bytes of data but the file has {len(payload) - header}; "
-            f"{_REPLACE_HINT}"
+            f"{path} header promises {expected} bytes of data but the file has {len(payload) - header}; {_REPLACE_HINT}"
         )
     array = np.frombuffer(payload, dtype=np.uint8, offset=header).reshape(dims).copy()
     if ndim == 1 and array.size and array.max() > 9:
@@ -215,21 +231,22 @@ def fetch(
         raise MnistDataError(
             f"cache folder {cache} cannot be created ({exc.strerror}); set {CACHE_DIR_ENV} to a writable folder."
         ) from None
-    failures = []
+    failures = {}  # url -> what went wrong on its last try
     for mirror in mirrors:
         url = mirror + name
         for attempt in range(1 + retries):
             try:
                 return _download(url, cache / name, FILES[name], timeout, progress)
             except _ChecksumError:
-                failures.append(f"{url} served a file with the wrong sha256")
+                failures[url] = "served a file with the wrong sha256"
                 break  # the same mirror would serve the same bad bytes again
             except (urllib.error.URLError, http.client.HTTPException, OSError, EOFError) as exc:
-                failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
+                failures[url] = str(getattr(exc, "reason", exc))
                 if attempt < retries:
                     time.sleep(min(2.0**attempt, 8.0) * 0.5)
+    tried = "; ".join(f"{url}: {why}" for url, why in failures.items())
     raise MnistDataError(
-        f"{cache / name} {problem} and no mirror could provide it ({'; '.join(failures)}); "
+        f"{cache / name} {problem} and no mirror could provide it ({tried}); "
         f"connect to the internet, or set {DATA_DIR_ENV} to a folder holding the MNIST files."
     )
 
@@ -248,7 +265,9 @@ def _download(url: str, target: Path, expected: str, timeout: float, progress: b
         chunks = []
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False) as bar:
+            with tqdm(
+                total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False
+            ) as bar:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     digest.update(chunk)

@@ -21,7 +21,13 @@ def build_model() -> keras.Sequential:
     )
 
 
-def compile_model(model: keras.Model, learning_rate=1e-3, *, jit_compile: bool | str = "auto", steps_per_execution: int = 1) -> keras.Model:
+def compile_model(
+    model: keras.Model,
+    learning_rate=1e-3,
+    *,
+    jit_compile: bool | str = "auto",
+    steps_per_execution: int = 1,
+) -> keras.Model:
     """Compile with Adam, categorical cross-entropy and accuracy; `learning_rate` may be a schedule."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),

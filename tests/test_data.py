@@ -66,16 +66,32 @@ def _rewrite(path, payload: bytes, compress: bool = True):
         (TRAIN_IMAGES, lambda p: p.write_bytes(p.read_bytes()[:200]), "is truncated"),
         (TRAIN_IMAGES, lambda p: _rewrite(p, b"plain text, not gzip", compress=False), "is not a valid gzip file"),
         (TRAIN_IMAGES, lambda p: _rewrite(p, struct.pack(">IIII", 0x0801, 60, 28, 28)), "magic number 0x00000801"),
-        (TRAIN_IMAGES, lambda p: _rewrite(p, struct.pack(">IIII", 0x0803, 61, 28, 28) + bytes(60 * 784)),
-         "header promises 47824 bytes of data but the file has 47040"),
-        (TRAIN_IMAGES, lambda p: _rewrite(p, struct.pack(">IIII", 0x0803, 60, 32, 32) + bytes(60 * 1024)),
-         "32x32 images, not 28x28"),
+        (
+            TRAIN_IMAGES,
+            lambda p: _rewrite(p, struct.pack(">IIII", 0x0803, 61, 28, 28) + bytes(60 * 784)),
+            "header promises 47824 bytes of data but the file has 47040",
+        ),
+        (
+            TRAIN_IMAGES,
+            lambda p: _rewrite(p, struct.pack(">IIII", 0x0803, 60, 32, 32) + bytes(60 * 1024)),
+            "32x32 images, not 28x28",
+        ),
         (TRAIN_IMAGES, lambda p: _rewrite(p, b"\x00\x00"), "too short to hold an IDX header"),
         (TRAIN_LABELS, lambda p: _rewrite(p, idx_bytes(np.arange(59) % 10)), "holds 60 images but train-labels"),
         (TRAIN_LABELS, lambda p: _rewrite(p, idx_bytes(np.full(60, 11))), "label 11, outside 0-9"),
     ],
-    ids=["missing", "empty", "truncated-gzip", "not-gzip", "wrong-magic", "short-payload", "wrong-size",
-         "short-header", "count-mismatch", "bad-label"],
+    ids=[
+        "missing",
+        "empty",
+        "truncated-gzip",
+        "not-gzip",
+        "wrong-magic",
+        "short-payload",
+        "wrong-size",
+        "short-header",
+        "count-mismatch",
+        "bad-label",
+    ],
 )
 def test_bad_files_raise_one_clear_error_naming_the_file(tiny_mnist, name, damage, message):
     damage(tiny_mnist / name)
@@ -159,7 +175,9 @@ def test_damaged_cache_without_network_says_so_and_keeps_the_file(mirror_factory
 
 
 def test_no_network_and_no_cache(tiny_mnist, tmp_path):
-    with pytest.raises(MnistDataError, match="is not in the cache and no mirror could provide it.*connect to the internet"):
+    with pytest.raises(
+        MnistDataError, match="is not in the cache and no mirror could provide it.*connect to the internet"
+    ):
         load_mnist(cache_dir=tmp_path, mirrors=("http://127.0.0.1:9/",), retries=0, timeout=2, progress=False)
 
 

@@ -1,0 +1,78 @@
+"""Figures: training curves and digit grids, shown inline and saved as PNGs for the README."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+DPI = 110
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
+    """Save `fig` as a PNG via a temporary file renamed into place, so a crash never leaves half a file."""
+    if path is None:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        # Fixed metadata keeps the PNG bytes identical between runs that draw the same figure.
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def plot_history(history: dict, metric: str, path: str | os.PathLike | None = None) -> plt.Figure:
+    """Training and validation `metric` ("accuracy" or "loss") per epoch."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    epochs = np.arange(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], "o-", label="training")
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], "s-", label="validation")
+    ax.set(title=f"Model {metric}", xlabel="epoch", ylabel=metric)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right" if metric == "accuracy" else "upper right")
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_digit(image: np.ndarray, title: str = "", path: str | os.PathLike | None = None) -> plt.Figure:
+    """One 28x28 digit in grayscale, white ink on black as MNIST stores it."""
+    fig, ax = plt.subplots(figsize=(2.4, 2.4))
+    ax.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=image.max() or 1)
+    ax.set_title(title)
+    ax.axis("off")
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_digit_grid(
+    images: np.ndarray,
+    titles: list[str],
+    *,
+    columns: int = 8,
+    suptitle: str = "",
+    title_colors: list[str] | None = None,
+    path: str | os.PathLike | None = None,
+) -> plt.Figure:
+    """A grid of 28x28 digits, each with its own title (for example 'pred 7 / true 7')."""
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.35 * columns, 1.55 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i].reshape(28, 28), cmap="gray_r")
+            color = title_colors[i] if title_colors else "black"
+            ax.set_title(titles[i], fontsize=8, color=color)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
