@@ -7,8 +7,16 @@ import_tensorflow_quietly()
 # ruff: noqa: E402 (TensorFlow must be imported quietly before the modules that use it)
 
 from mnist_ann.data import MnistDataError, flatten, load_mnist, normalize, one_hot, preprocess
+from mnist_ann.evaluation import confusion, format_report, misclassified, most_confused, per_class_report, worst_class
 from mnist_ann.model import build_model, compile_model
-from mnist_ann.plots import plot_digit, plot_digit_grid, plot_history, save_figure
+from mnist_ann.plots import (
+    plot_confidence,
+    plot_confusion_matrix,
+    plot_digit,
+    plot_digit_grid,
+    plot_history,
+    save_figure,
+)
 from mnist_ann.training import (
     RECIPES,
     EpochLog,
@@ -21,6 +29,14 @@ from mnist_ann.training import (
 )
 
 __all__ = [
+    "confusion",
+    "format_report",
+    "misclassified",
+    "most_confused",
+    "per_class_report",
+    "plot_confidence",
+    "plot_confusion_matrix",
+    "worst_class",
     "RECIPES",
     "EpochLog",
     "MnistDataError",

@@ -76,3 +76,40 @@ def plot_digit_grid(
     fig.tight_layout()
     save_figure(fig, path)
     return fig
+
+
+def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = None) -> plt.Figure:
+    """The 10x10 confusion matrix as a labelled heat map with counts (log colour scale, so errors show)."""
+    from matplotlib.colors import LogNorm
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(7, 6))
+    display = ConfusionMatrixDisplay(matrix, display_labels=list(range(10)))
+    display.plot(ax=ax, cmap="Blues", colorbar=False, values_format="d")
+    norm = LogNorm(vmin=1, vmax=max(int(matrix.max()), 2))
+    display.im_.set_norm(norm)
+    for (i, j), text in np.ndenumerate(display.text_):  # recolour the counts for the log scale
+        text.set_color("white" if matrix[i, j] > 0 and norm(matrix[i, j]) > 0.6 else "black")
+        if matrix[i, j] == 0:
+            text.set_text("")
+    fig.colorbar(display.im_, ax=ax, label="test images (log scale)")
+    ax.set(title="Confusion matrix on the 10,000 test digits", xlabel="predicted digit", ylabel="true digit")
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_confidence(probabilities: np.ndarray, y_true: np.ndarray, path: str | os.PathLike | None = None) -> plt.Figure:
+    """Histogram of the top predicted probability, for right and for wrong answers."""
+    confidence = probabilities.max(axis=1)
+    right = probabilities.argmax(axis=1) == y_true
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    bins = np.linspace(0, 1, 41)
+    ax.hist(confidence[right], bins=bins, alpha=0.7, label=f"right ({right.sum()})")
+    ax.hist(confidence[~right], bins=bins, alpha=0.8, label=f"wrong ({(~right).sum()})", color="tab:red")
+    ax.set_yscale("log")
+    ax.set(title="How sure is the model?", xlabel="probability of the predicted digit", ylabel="test images (log)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig

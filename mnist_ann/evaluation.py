@@ -1,0 +1,59 @@
+"""The test-set report: confusion matrix, per-class metrics, most-confused pairs, right and wrong examples."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+DIGITS = list(range(10))
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """10x10 counts: row = true digit, column = predicted digit."""
+    return confusion_matrix(y_true, y_pred, labels=DIGITS)
+
+
+def per_class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Precision, recall, F1 and support per digit, plus accuracy and macro and weighted averages."""
+    report = classification_report(
+        y_true, y_pred, labels=DIGITS, target_names=[str(d) for d in DIGITS], output_dict=True, zero_division=0
+    )
+    report.setdefault("accuracy", float(np.mean(np.asarray(y_true) == np.asarray(y_pred))))
+    return report
+
+
+def format_report(report: dict) -> str:
+    """per_class_report as an aligned text table, one row per digit and one per average."""
+    lines = [f"{'':>12} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
+    rows = [str(d) for d in DIGITS] + ["macro avg", "weighted avg"]
+    for name in rows:
+        r = report[name]
+        if name == "macro avg":
+            lines.append("")
+        lines.append(f"{name:>12} {r['precision']:9.4f} {r['recall']:9.4f} {r['f1-score']:9.4f} {int(r['support']):8d}")
+    lines.append(f"{'accuracy':>12} {'':>9} {'':>9} {report['accuracy']:9.4f} {int(report['macro avg']['support']):8d}")
+    return "\n".join(lines)
+
+
+def worst_class(report: dict) -> tuple[int, float]:
+    """The digit with the lowest recall among those in the data, and that recall."""
+    present = [d for d in DIGITS if report[str(d)]["support"] > 0]
+    digit = min(present, key=lambda d: report[str(d)]["recall"])
+    return digit, report[str(digit)]["recall"]
+
+
+def most_confused(matrix: np.ndarray, top: int = 5) -> list[tuple[int, int, int]]:
+    """The `top` off-diagonal (true, predicted, count) cells, largest first; ties broken by digit order."""
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None, kind="stable")[:top]
+    pairs = [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.unravel_index(order, off.shape), strict=True)]
+    return [pair for pair in pairs if pair[2] > 0]
+
+
+def misclassified(y_true: np.ndarray, probabilities: np.ndarray, limit: int = 25) -> np.ndarray:
+    """Indices of wrongly predicted examples, the most confidently wrong first."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y_true)
+    confidence = probabilities[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")][:limit]
