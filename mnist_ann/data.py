@@ -7,7 +7,6 @@ import hashlib
 import http.client
 import os
 import struct
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +14,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+from mnist_ann.files import replaced_atomically
 
 DATA_DIR_ENV = "MNIST_ANN_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_ANN_CACHE_DIR"
@@ -259,26 +260,20 @@ def _download(url: str, target: Path, expected: str, timeout: float, progress: b
     """Stream `url` into a temporary file beside `target`; rename it into place only once it verifies."""
     from tqdm.auto import tqdm
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        digest = hashlib.sha256()
-        chunks = []
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    with replaced_atomically(target) as tmp, tmp.open("wb") as out:
+        digest, chunks = hashlib.sha256(), []
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(
-                total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False
-            ) as bar:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False)
+            with bar:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     digest.update(chunk)
                     chunks.append(chunk)
                     bar.update(len(chunk))
-            if total is not None and sum(map(len, chunks)) != total:
-                raise EOFError(f"connection closed after {sum(map(len, chunks))} of {total} bytes")
+        received = sum(map(len, chunks))
+        if total is not None and received != total:
+            raise EOFError(f"connection closed after {received} of {total} bytes")
         if digest.hexdigest() != expected:
             raise _ChecksumError(url)
-        os.replace(tmp, target)
-        return b"".join(chunks)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    return b"".join(chunks)

@@ -8,6 +8,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from mnist_ann.files import replaced_atomically
+
 DPI = 110
 
 
@@ -15,15 +17,10 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
     """Save `fig` as a PNG via a temporary file renamed into place, so a crash never leaves half a file."""
     if path is None:
         return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        # Fixed metadata keeps the PNG bytes identical between runs that draw the same figure.
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with replaced_atomically(path) as tmp:
+        # No software tag: the PNG bytes stay identical between runs that draw the same figure.
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def plot_history(history: dict, metric: str, path: str | os.PathLike | None = None) -> plt.Figure:
