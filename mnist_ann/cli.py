@@ -256,8 +256,8 @@ def cmd_predict(args) -> int:
     else:
         for r in results:
             if "digit" in r:
-                others = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in r["top3"][1:])
-                print(f"{r['image']}: {r['digit']} ({r['probability']:.1%}; then {others})")
+                others = ", ".join(f"{t['digit']} {t['probability']:.2%}" for t in r["top3"][1:])
+                print(f"{r['image']}: {r['digit']} ({r['probability']:.2%}; then {others})")
     failed = sum("error" in r for r in results)
     if failed == len(results):
         return EXIT_ERROR
