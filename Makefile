@@ -27,7 +27,7 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff format --check mnist_ann tests
 
 bench: $(VENV)/.installed
-	$(PY) -m mnist_ann bench --seeds 5 --json benchmarks/results/cpu-2core.json
+	$(PY) -m mnist_ann bench --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="save the 28x28 image the model saw as PNG, several side by side (default: not saved)",
     )
+    bench = commands.add_parser("bench", help="time the seed and fast recipes, the floor, inference, a peer")
+    bench.add_argument("--seeds", type=_positive_int, default=1, help="seeds per recipe (default: %(default)s)")
+    bench.add_argument(
+        "--augmented-seeds", type=int, default=0, help="also train `augmented` for this many seeds (default: 0)"
+    )
+    bench.add_argument(
+        "--peer-epochs", type=_positive_int, default=30, help="max epochs of scikit-learn's MLP (default: 30)"
+    )
+    data_options(bench)
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON (default: not written)")
     return parser
 
 
@@ -87,12 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_ann.images import ImageInputError
 
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](args)
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench}
+        return commands[args.command](args)
     except (UsageError, MnistDataError, ImageInputError) as exc:
         print(f"mnist-ann {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"mnist-ann {args.command}: interrupted; nothing half-written was left behind.", file=sys.stderr)
+        hint = "nothing half-written was left behind"
+        if args.command == "train" and getattr(args, "run_folder", None):
+            hint += f"; run the same command with --out {args.run_folder} to resume from the last completed epoch"
+        print(f"mnist-ann {args.command}: interrupted; {hint}.", file=sys.stderr)
         return 130
 
 
@@ -137,7 +151,7 @@ def _new_run_folder(out: str | None, recipe: str) -> Path:
         folder = Path(out)
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"--out {out} is a file, not a folder; choose a folder name.")
-        if folder.is_dir() and any((folder / name).exists() for name in ("model.keras", "metrics.json")):
+        if (folder / "metrics.json").exists():  # written last: the run finished
             raise UsageError(f"--out {out} already holds a finished run; choose a new folder so it is kept.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -168,10 +182,18 @@ def cmd_train(args) -> int:
     if args.epochs:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
     folder = _new_run_folder(args.out, recipe.name)
+    args.run_folder = folder
     data = _load_data(args)
     print(f"training recipe {recipe.name!r} ({recipe.epochs} epochs, batch {recipe.batch_size}), seed {args.seed}")
+    # Keras saves weights, optimizer state and epoch here after every epoch and deletes it when training ends;
+    # rerunning with the same --out after a crash or Ctrl-C resumes from the last completed epoch.
+    backup = folder / "backup"
+    if backup.is_dir():
+        print(f"resuming the interrupted run from {backup}")
     verbose = 1 if sys.stdout.isatty() else "compact"
-    model, history, seconds = train(data, recipe, seed=args.seed, verbose=verbose)
+    model, history, seconds = train(
+        data, recipe, seed=args.seed, verbose=verbose, callbacks=[keras.callbacks.BackupAndRestore(str(backup))]
+    )
 
     (_, _), (x_test, y_test) = data
     test_loss, test_accuracy = model.evaluate(preprocess(x_test), one_hot(y_test), batch_size=1000, verbose=0)
@@ -262,3 +284,9 @@ def cmd_predict(args) -> int:
     if failed == len(results):
         return EXIT_ERROR
     return EXIT_PARTIAL if failed else 0
+
+
+def cmd_bench(args) -> int:
+    from mnist_ann import bench
+
+    return bench.main(args)

@@ -261,3 +261,47 @@ def test_bad_train_options(tmp_path, tiny_data, args, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
+
+
+# --- interruption and resume ---------------------------------------------------------------------
+
+CRASH_AFTER_EPOCH_2 = """
+import os, signal, sys
+import keras
+from mnist_ann.cli import main
+
+original = keras.callbacks.BackupAndRestore.on_epoch_end
+
+def on_epoch_end(self, epoch, logs=None):
+    original(self, epoch, logs)  # the backup of this epoch is on disk...
+    if epoch == 1:
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)  # ...then the process dies as hard as it can
+
+keras.callbacks.BackupAndRestore.on_epoch_end = on_epoch_end
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_killed_training_resumes_from_the_last_epoch_and_matches_an_uninterrupted_run(tmp_path, tiny_data):
+    args = ["train", "--epochs", "4", "--data-dir", tiny_data, "--no-verify", "--seed", "5"]
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_EPOCH_2, *map(str, args), "--out", tmp_path / "run"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert crashed.returncode == -9 and "epoch 1/4" in crashed.stdout and "epoch 3/4" not in crashed.stdout
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    assert json.loads((tmp_path / "run" / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+
+    resumed = cli(*args, "--out", tmp_path / "run")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming the interrupted run" in resumed.stdout
+    assert "epoch 1/4" not in resumed.stdout and "epoch 2/4" not in resumed.stdout and "epoch 4/4" in resumed.stdout
+    assert not (tmp_path / "run" / "backup").exists()
+
+    straight = cli(*args, "--out", tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr
+    a, b = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in ("run", "straight"))
+    assert (a["test_accuracy"], a["test_loss"]) == (b["test_accuracy"], b["test_loss"])  # bit-for-bit on CPU
