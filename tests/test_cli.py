@@ -155,16 +155,35 @@ def test_common_modes_give_the_same_digit(mode):
     np.testing.assert_allclose(digit_to_mnist(image), digit_to_mnist(base), atol=0.02)
 
 
-def test_predictions_agree_for_the_mnist_digit_and_its_photo(run_dir, tmp_path):
+def _template_model(path: Path) -> Path:
+    """A 784-in, 10-out model that matches templates: a drawn 7 (class 7), a 1 and a 0; the rest never win."""
+    import keras
+
+    one, zero = Image.new("L", (28, 28)), Image.new("L", (28, 28))
+    ImageDraw.Draw(one).line([(14, 4), (14, 24)], fill=255, width=2)
+    ImageDraw.Draw(zero).ellipse([(7, 4), (21, 24)], outline=255, width=2)
+    weights = np.zeros((784, 10), dtype=np.float32)
+    for digit, image in ((7, seven()), (1, one), (0, zero)):
+        template = digit_to_mnist(image).ravel()
+        weights[:, digit] = (template - template.mean()) / np.linalg.norm(template)
+    biases = np.full(10, -5.0, dtype=np.float32)
+    biases[[0, 1, 7]] = 0.0
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    model.layers[0].set_weights([weights * 10, biases])
+    model.save(path)
+    return path
+
+
+def test_predictions_agree_for_the_mnist_digit_and_its_photo(tmp_path):
+    model = _template_model(tmp_path / "templates.keras")
     seven().save(tmp_path / "mnist_style.png")
     photo = Image.new("RGB", (300, 300), (250, 250, 250))
     photo.paste((0, 0, 0), (60, 20), mask=seven(200, box=(50, 36, 150, 164), width=14))
-    photo.save(tmp_path / "photo.png")
-    result = cli(
-        "predict", "--model", run_dir / "model.keras", tmp_path / "mnist_style.png", tmp_path / "photo.png", "--json"
-    )
+    photo.save(tmp_path / "photo.jpg")
+    result = cli("predict", "--model", model, tmp_path / "mnist_style.png", tmp_path / "photo.jpg", "--json")
+    assert result.returncode == 0, result.stderr
     first, second = json.loads(result.stdout)
-    assert first["digit"] == second["digit"]
+    assert first["digit"] == second["digit"] == 7
 
 
 # --- bad input -----------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_unknown_recipe_names_the_choices():
 def test_cosine_schedule_starts_at_the_peak_and_decays_to_zero():
     recipe = RECIPES["fast"]
     schedule = recipe.learning_rate_for(train_size=54_000)
-    steps = 10 * 211
+    steps = recipe.epochs * 211  # 54,000 / 256 rounded up
     assert float(schedule(0)) == pytest.approx(recipe.learning_rate)
     assert float(schedule(steps // 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
     assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
