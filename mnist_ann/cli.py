@@ -1,4 +1,4 @@
-"""Command line: `mnist-ann train | evaluate | predict`, on the same functions the notebook uses."""
+"""Command line: `mnist-ann train | evaluate | predict | bench`, on the same functions the notebook uses."""
 
 from __future__ import annotations
 
