@@ -111,6 +111,13 @@ def test_unreadable_folder(tiny_mnist):
         tiny_mnist.chmod(0o755)
 
 
+def test_folder_without_read_permission_is_reported(tiny_mnist, monkeypatch):
+    # Root ignores permission bits, so ask the same question the loader asks, answered "no".
+    monkeypatch.setattr(data.os, "access", lambda path, mode: False)
+    with pytest.raises(MnistDataError, match=f"MNIST folder {tiny_mnist} \\(from --data-dir\\) cannot be read"):
+        load_mnist(tiny_mnist)
+
+
 def test_unreadable_file_is_reported_not_raised_as_oserror(tiny_mnist, monkeypatch):
     def refuse(self):
         raise PermissionError(13, "Permission denied")
