@@ -170,8 +170,7 @@ def cmd_train(args) -> int:
     import tensorflow as tf
 
     from mnist_ann import plots
-    from mnist_ann.data import one_hot, preprocess
-    from mnist_ann.training import get_recipe, train
+    from mnist_ann.training import evaluate_test, get_recipe, train
 
     try:
         recipe = get_recipe(args.recipe)
@@ -196,10 +195,10 @@ def cmd_train(args) -> int:
     )
 
     (_, _), (x_test, y_test) = data
-    test_loss, test_accuracy = model.evaluate(preprocess(x_test), one_hot(y_test), batch_size=1000, verbose=0)
+    test_loss, test_accuracy = evaluate_test(model, x_test, y_test)
     metrics = {
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
         "epochs": recipe.epochs,
         "batch_size": recipe.batch_size,
         "recipe": recipe.name,
@@ -222,17 +221,17 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from mnist_ann.data import one_hot, preprocess
+    from mnist_ann.data import preprocess
     from mnist_ann.evaluation import format_report, per_class_report
+    from mnist_ann.training import evaluate_test
 
     model = load_model(args.model)
     (_, _), (x_test, y_test) = _load_data(args)
-    x = preprocess(x_test)
-    loss, accuracy = model.evaluate(x, one_hot(y_test), batch_size=1000, verbose=0)
-    predicted = model.predict(x, batch_size=1000, verbose=0).argmax(axis=1)
+    loss, accuracy = evaluate_test(model, x_test, y_test)
+    predicted = model.predict(preprocess(x_test), batch_size=1000, verbose=0).argmax(axis=1)
     report = per_class_report(y_test, predicted)
     if args.json:
-        print(json.dumps({"test_loss": float(loss), "test_accuracy": float(accuracy), "per_class": report}, indent=2))
+        print(json.dumps({"test_loss": loss, "test_accuracy": accuracy, "per_class": report}, indent=2))
     else:
         print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} on {len(y_test)} images\n")
         print(format_report(report))
@@ -248,22 +247,19 @@ def cmd_predict(args) -> int:
     results, inputs = [], []
     for path in args.images:
         try:
-            digit = load_digit(path)
+            inputs.append(load_digit(path))
+            results.append({"image": path})
         except ImageInputError as exc:
             print(f"mnist-ann predict: error: {exc}", file=sys.stderr)
             results.append({"image": path, "error": str(exc)})
-            continue
-        inputs.append(digit)
-        probabilities = model.predict(digit.reshape(1, 784), verbose=0)[0]
-        top = np.argsort(-probabilities)[:3]
-        results.append(
-            {
-                "image": path,
-                "digit": int(top[0]),
-                "probability": float(probabilities[top[0]]),
-                "top3": [{"digit": int(d), "probability": float(probabilities[d])} for d in top],
-            }
-        )
+    good = [r for r in results if "error" not in r]
+    if inputs:  # one forward pass for all readable images
+        probabilities = model.predict(np.stack(inputs).reshape(len(inputs), 784), verbose=0)
+        for result, p in zip(good, probabilities, strict=True):
+            top = np.argsort(-p)[:3]
+            result["digit"] = int(top[0])
+            result["probability"] = float(p[top[0]])
+            result["top3"] = [{"digit": int(d), "probability": float(p[d])} for d in top]
     if args.show_input and inputs:
         from PIL import Image
 

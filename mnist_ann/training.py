@@ -191,6 +191,12 @@ def fit(
     )
 
 
+def evaluate_test(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of `model` on uint8 images and digit labels, preprocessed as for training."""
+    loss, accuracy = model.evaluate(preprocess(images), one_hot(labels), batch_size=1000, verbose=0)
+    return float(loss), float(accuracy)
+
+
 def train(
     data,
     recipe: str | Recipe = DEFAULT_RECIPE,

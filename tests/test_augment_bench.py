@@ -78,3 +78,13 @@ def test_table_reports_medians_ranges_and_ratios():
     table = bench.format_table(result)
     assert "| `fast` | 10 | 2.0 (1.0–3.0) |" in table
     assert "**9.5×**" in table and "0.23 s per epoch" in table and "2.5× the floor" in table
+
+
+def test_benchmark_runs_end_to_end_on_tiny_data():
+    data = (synthetic_digits(600, seed=1), synthetic_digits(100, seed=2))
+    result = bench.benchmark(data, seeds=2, augmented_seeds=1, peer_max_iter=2, log=lambda line: None)
+    assert sorted(result["summary"]) == ["augmented", "fast", "seed", "sklearn_mlp"]
+    assert result["summary"]["fast"]["runs"] == 2 and result["summary"]["augmented"]["runs"] == 1
+    assert result["flops_per_epoch"] == bench.flops_per_training_example() * 540
+    assert all(rate > 0 for rate in result["inference_images_per_second"].values())
+    assert "| `augmented` |" in bench.format_table(result)
