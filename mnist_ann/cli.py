@@ -31,6 +31,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mnist_ann.distribute import DEFAULT_STRATEGY, STRATEGIES
     from mnist_ann.training import DEFAULT_RECIPE, RECIPES
 
     parser = argparse.ArgumentParser(
@@ -60,8 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--seed", type=int, default=0, help="random seed; the same seed repeats the same run (default: %(default)s)"
     )
+    train.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=DEFAULT_STRATEGY,
+        help="tf.distribute strategy: auto (several GPUs: mirrored, else default), default (one device), "
+        "mirrored (all local GPUs), multi-worker (the machines in $TF_CONFIG; see the README's "
+        '"Scaling out") (default: %(default)s)',
+    )
     data_options(train)
-    train.add_argument("--out", metavar="DIR", help="run folder to create (default: a new folder under runs/)")
+    train.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder to create; the same --out resumes an interrupted run (default: a new folder under runs/)",
+    )
 
     evaluate = commands.add_parser("evaluate", help="test loss, accuracy and per-class report")
     evaluate.add_argument("--model", required=True, metavar="PATH", help="a model.keras written by train")
@@ -165,37 +178,77 @@ def _new_run_folder(out: str | None, recipe: str) -> Path:
 # --- commands ------------------------------------------------------------------------------------
 
 
+def _follow_backup(backup_dir: str):
+    """For a worker other than the chief: resume from the chief's backup when it can see it, never write it."""
+    import keras
+
+    class FollowBackup(keras.callbacks.BackupAndRestore):
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+        def on_train_end(self, logs=None):
+            pass
+
+    return FollowBackup(backup_dir)
+
+
 def cmd_train(args) -> int:
     import keras
     import tensorflow as tf
 
     from mnist_ann import plots
+    from mnist_ann.distribute import (
+        StrategyError,
+        describe,
+        is_chief_task,
+        make_strategy,
+        read_tf_config,
+        strategy_name,
+    )
     from mnist_ann.training import evaluate_test, get_recipe, train
 
     try:
         recipe = get_recipe(args.recipe)
-    except ValueError as exc:
+        tf_config = read_tf_config() if args.strategy == "multi-worker" else None
+    except (ValueError, StrategyError) as exc:
         raise UsageError(str(exc)) from None
     if args.batch_size:
         recipe = dataclasses.replace(recipe, batch_size=args.batch_size)
     if args.epochs:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
-    folder = _new_run_folder(args.out, recipe.name)
-    args.run_folder = folder
+    chief = is_chief_task(tf_config)
+    if tf_config and not args.out:
+        raise UsageError("--strategy multi-worker needs --out, the same run folder on every worker; add --out DIR.")
+    if chief:
+        folder = _new_run_folder(args.out, recipe.name)
+        args.run_folder = folder
+    else:  # only the chief writes the run folder; the others may read its backup to resume
+        folder = Path(args.out)
+        task = tf_config["task"]
+        print(f"{task['type']} {task['index']}: training with the chief; the chief alone writes {folder}")
     data = _load_data(args)
+    strategy = make_strategy(args.strategy)
     print(f"training recipe {recipe.name!r} ({recipe.epochs} epochs, batch {recipe.batch_size}), seed {args.seed}")
+    print(describe(strategy, recipe.batch_size))
     # Keras saves weights, optimizer state and epoch here after every epoch and deletes it when training ends;
     # rerunning with the same --out after a crash or Ctrl-C resumes from the last completed epoch.
     backup = folder / "backup"
     if backup.is_dir():
         print(f"resuming the interrupted run from {backup}")
+    callback = keras.callbacks.BackupAndRestore(str(backup)) if chief else _follow_backup(str(backup))
     verbose = 1 if sys.stdout.isatty() else "compact"
     model, history, seconds = train(
-        data, recipe, seed=args.seed, verbose=verbose, callbacks=[keras.callbacks.BackupAndRestore(str(backup))]
+        data, recipe, seed=args.seed, verbose=verbose, callbacks=[callback], strategy=strategy
     )
 
     (_, _), (x_test, y_test) = data
-    test_loss, test_accuracy = evaluate_test(model, x_test, y_test)
+    test_loss, test_accuracy = evaluate_test(model, x_test, y_test)  # every worker takes part
+    print(f"test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f}, trained in {seconds:.1f} s")
+    if not chief:
+        return 0
     metrics = {
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
@@ -203,6 +256,8 @@ def cmd_train(args) -> int:
         "batch_size": recipe.batch_size,
         "recipe": recipe.name,
         "seed": args.seed,
+        "strategy": strategy_name(strategy),
+        "replicas": strategy.num_replicas_in_sync,
         "train_seconds": round(seconds, 3),
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
@@ -215,7 +270,6 @@ def cmd_train(args) -> int:
         fig = plots.plot_history(history_dict, metric, folder / f"{metric}Plot.png")
         plots.plt.close(fig)
     write_text_atomically(folder / "metrics.json", json.dumps(metrics, indent=2) + "\n")  # last: marks the run finished
-    print(f"test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f}, trained in {seconds:.1f} s")
     print(f"saved {folder / 'model.keras'}, metrics.json, history.json and plots")
     return 0
 

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_ann.data import one_hot, preprocess
+from mnist_ann.distribute import make_strategy
 from mnist_ann.model import build_model, compile_model
 
 
@@ -98,6 +99,14 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1):
     return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
 
 
+def in_memory_options() -> tf.data.Options:
+    """tf.data options for in-memory data: under a multi-worker strategy, every worker builds the same
+    batches and keeps its share of each (DATA sharding); there are no files to shard by."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
+
+
 class EpochDataset:
     """A shuffled, batched in-memory tf.data pipeline whose order depends only on (seed, epoch).
 
@@ -132,7 +141,7 @@ class EpochDataset:
             lambda _: tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=epoch_seed())
         )
         batched = order.flat_map(batches).apply(tf.data.experimental.assert_cardinality(steps))
-        self.dataset = batched.prefetch(tf.data.AUTOTUNE)
+        self.dataset = batched.prefetch(tf.data.AUTOTUNE).with_options(in_memory_options())
         self.callback = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs=None: self.epoch.assign(e))
 
 
@@ -172,16 +181,21 @@ def fit(
     if epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=epochs)
     x, y = train
-    compile_model(
-        model,
-        recipe.learning_rate_for(len(x)),
-        jit_compile=recipe.jit_compile,
-        steps_per_execution=recipe.steps_per_execution,
-    )
+    strategy = model.distribute_strategy
+    # Keras 3's multi-step loop fails to run with more than one replica ("You must feed a value for
+    # placeholder tensor ... while/cond"), so replicated training runs one step per call.
+    steps_per_execution = recipe.steps_per_execution if strategy.num_replicas_in_sync == 1 else 1
+    with strategy.scope():  # the optimizer and metrics live where the model's variables do
+        compile_model(
+            model,
+            recipe.learning_rate_for(len(x)),
+            jit_compile=recipe.jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
     data = EpochDataset(x, y, recipe.batch_size, seed=seed, augment=recipe.augment)
     val = None
     if validation is not None:
-        val = tf.data.Dataset.from_tensor_slices(validation).batch(1000)
+        val = tf.data.Dataset.from_tensor_slices(validation).batch(1000).with_options(in_memory_options())
     callbacks = [data.callback, *callbacks]
     if verbose == "compact":
         callbacks.append(EpochLog())
@@ -205,12 +219,21 @@ def train(
     epochs: int | None = None,
     verbose: int | str = "compact",
     callbacks: list | tuple = (),
+    strategy: str | tf.distribute.Strategy = "default",
 ) -> tuple[keras.Model, keras.callbacks.History, float]:
-    """The whole pipeline on ((x_train, y_train), (x_test, y_test)) uint8 data: returns model, history, seconds."""
+    """The whole pipeline on ((x_train, y_train), (x_test, y_test)) uint8 data: returns model, history, seconds.
+
+    `strategy` is a tf.distribute strategy or its name (see `mnist_ann.distribute.make_strategy`); the
+    model, optimizer and metrics are created in its scope, and each batch of the recipe's size is split
+    among its replicas.
+    """
+    if isinstance(strategy, str):
+        strategy = make_strategy(strategy)
     (x_train, y_train), _ = data
     set_seed(seed)
     train_split, val_split = split_validation(preprocess(x_train), one_hot(y_train))
-    model = build_model()
+    with strategy.scope():
+        model = build_model()
     start = time.perf_counter()
     history = fit(model, train_split, val_split, recipe, seed=seed, epochs=epochs, verbose=verbose, callbacks=callbacks)
     return model, history, time.perf_counter() - start
