@@ -7,6 +7,7 @@ import_tensorflow_quietly()
 # ruff: noqa: E402 (TensorFlow must be imported quietly before the modules that use it)
 
 from mnist_ann.data import MnistDataError, flatten, load_mnist, normalize, one_hot, preprocess
+from mnist_ann.distribute import STRATEGIES, make_strategy
 from mnist_ann.evaluation import confusion, format_report, misclassified, most_confused, per_class_report, worst_class
 from mnist_ann.model import build_model, compile_model
 from mnist_ann.plots import (
@@ -38,6 +39,7 @@ __all__ = [
     "format_report",
     "get_recipe",
     "load_mnist",
+    "make_strategy",
     "misclassified",
     "MnistDataError",
     "most_confused",
@@ -55,6 +57,7 @@ __all__ = [
     "save_figure",
     "set_seed",
     "split_validation",
+    "STRATEGIES",
     "train",
     "worst_class",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_ann.data import one_hot, preprocess
-from mnist_ann.distribute import make_strategy
+from mnist_ann.distribute import DEFAULT_STRATEGY, make_strategy
 from mnist_ann.model import build_model, compile_model
 
 
@@ -219,7 +219,7 @@ def train(
     epochs: int | None = None,
     verbose: int | str = "compact",
     callbacks: list | tuple = (),
-    strategy: str | tf.distribute.Strategy = "default",
+    strategy: str | tf.distribute.Strategy = DEFAULT_STRATEGY,
 ) -> tuple[keras.Model, keras.callbacks.History, float]:
     """The whole pipeline on ((x_train, y_train), (x_test, y_test)) uint8 data: returns model, history, seconds.
 

@@ -193,7 +193,7 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     folders = [tmp_path / "machine-0", tmp_path / "machine-1", tmp_path / "single"]
     for folder in folders:
         folder.mkdir()
-    workers = [
+    processes = [
         _cli(
             *args,
             "--strategy",
@@ -203,21 +203,19 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
         )
         for i in range(2)
     ]
+    processes.append(_cli(*args, "--strategy", "default", cwd=folders[2]))  # the same run in one process
     try:
-        outputs = [w.communicate(timeout=WORKER_TIMEOUT_S) for w in workers]
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                os.killpg(w.pid, signal.SIGKILL)
-                w.wait()
-    for w, (stdout, stderr) in zip(workers, outputs, strict=True):
-        assert w.returncode == 0, stderr[-3000:]
+        outputs = [p.communicate(timeout=WORKER_TIMEOUT_S) for p in processes]
+    finally:  # a failed or hung worker must not outlive the test
+        for p in processes:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    for p, (_, stderr) in zip(processes, outputs, strict=True):
+        assert p.returncode == 0, stderr[-3000:]
+    for stdout, _ in outputs[:2]:
         assert "strategy MultiWorkerMirroredStrategy: 2 replicas share each batch of 256 (128 each)" in stdout
     assert "worker 1: training with the chief; the chief alone writes run" in outputs[1][0]
-
-    single = _cli(*args, "--strategy", "default", cwd=folders[2])
-    _, stderr = single.communicate(timeout=WORKER_TIMEOUT_S)
-    assert single.returncode == 0, stderr[-3000:]
 
     assert sorted(p.name for p in (folders[0] / "run").iterdir()) == sorted(
         p.name for p in (folders[2] / "run").iterdir()
