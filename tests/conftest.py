@@ -54,6 +54,25 @@ def write_mnist(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0
     return sums
 
 
+# `python -c CRASH_AFTER_EPOCH_2 train ...` runs the command line and SIGKILLs itself once epoch 2's backup is saved.
+CRASH_AFTER_EPOCH_2 = """
+import os, signal, sys
+import keras
+from mnist_ann.cli import main
+
+original = keras.callbacks.BackupAndRestore.on_epoch_end
+
+def on_epoch_end(self, epoch, logs=None):
+    original(self, epoch, logs)  # the backup of this epoch is on disk...
+    if epoch == 1:
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)  # ...then the process dies as hard as it can
+
+keras.callbacks.BackupAndRestore.on_epoch_end = on_epoch_end
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 @pytest.fixture
 def tiny_mnist(tmp_path, monkeypatch) -> Path:
     """A folder of tiny MNIST-format files whose checksums the loader treats as the published ones."""

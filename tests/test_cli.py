@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_mnist
+from conftest import CRASH_AFTER_EPOCH_2, write_mnist
 from PIL import Image, ImageDraw
 
 from mnist_ann.images import ImageInputError, digit_to_mnist, load_digit
@@ -283,23 +283,6 @@ def test_bad_train_options(tmp_path, tiny_data, args, message):
 
 
 # --- interruption and resume ---------------------------------------------------------------------
-
-CRASH_AFTER_EPOCH_2 = """
-import os, signal, sys
-import keras
-from mnist_ann.cli import main
-
-original = keras.callbacks.BackupAndRestore.on_epoch_end
-
-def on_epoch_end(self, epoch, logs=None):
-    original(self, epoch, logs)  # the backup of this epoch is on disk...
-    if epoch == 1:
-        sys.stdout.flush()
-        os.kill(os.getpid(), signal.SIGKILL)  # ...then the process dies as hard as it can
-
-keras.callbacks.BackupAndRestore.on_epoch_end = on_epoch_end
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def test_killed_training_resumes_from_the_last_epoch_and_matches_an_uninterrupted_run(tmp_path, tiny_data):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from conftest import write_mnist
+from conftest import CRASH_AFTER_EPOCH_2, write_mnist
 
 from mnist_ann import distribute
 
@@ -29,9 +29,10 @@ def _env(tf_config: dict | None = None) -> dict:
     return env
 
 
-def _cli(*args, cwd: Path, tf_config: dict | None = None) -> subprocess.Popen:
+def _cli(*args, cwd: Path, tf_config: dict | None = None, crash_after_epoch_2: bool = False) -> subprocess.Popen:
+    program = ["-c", CRASH_AFTER_EPOCH_2] if crash_after_epoch_2 else ["-m", "mnist_ann"]
     return subprocess.Popen(
-        [sys.executable, "-m", "mnist_ann", *map(str, args)],
+        [sys.executable, *program, *map(str, args)],
         cwd=cwd,
         env=_env(tf_config),
         stdout=subprocess.PIPE,
@@ -39,6 +40,23 @@ def _cli(*args, cwd: Path, tf_config: dict | None = None) -> subprocess.Popen:
         text=True,
         start_new_session=True,  # its own process group, so cleanup reaches everything it started
     )
+
+
+def _finish(processes: list[subprocess.Popen]) -> list[tuple[str, str]]:
+    """Wait for every process (bounded) and return their (stdout, stderr); none outlives the call."""
+    try:
+        return [p.communicate(timeout=WORKER_TIMEOUT_S) for p in processes]
+    finally:  # a failed or hung worker must not outlive the test
+        for p in processes:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def _two_workers() -> list[dict]:
+    """TF_CONFIG for each of two workers on free ports of 127.0.0.1."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    return [{"cluster": cluster, "task": {"type": "worker", "index": i}} for i in range(2)]
 
 
 def _free_ports(n: int) -> list[int]:
@@ -187,30 +205,14 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
         "--out",
         "run",
     ]
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     # Each worker runs in its own folder, as on two machines: whatever a worker writes lands in its folder.
     folders = [tmp_path / "machine-0", tmp_path / "machine-1", tmp_path / "single"]
     for folder in folders:
         folder.mkdir()
-    processes = [
-        _cli(
-            *args,
-            "--strategy",
-            "multi-worker",
-            cwd=folders[i],
-            tf_config={"cluster": cluster, "task": {"type": "worker", "index": i}},
-        )
-        for i in range(2)
-    ]
+    configs = _two_workers()
+    processes = [_cli(*args, "--strategy", "multi-worker", cwd=folders[i], tf_config=configs[i]) for i in range(2)]
     processes.append(_cli(*args, "--strategy", "default", cwd=folders[2]))  # the same run in one process
-    try:
-        outputs = [p.communicate(timeout=WORKER_TIMEOUT_S) for p in processes]
-    finally:  # a failed or hung worker must not outlive the test
-        for p in processes:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+    outputs = _finish(processes)
     for p, (_, stderr) in zip(processes, outputs, strict=True):
         assert p.returncode == 0, stderr[-3000:]
     for stdout, _ in outputs[:2]:
@@ -227,3 +229,50 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     # Stated tolerance: test accuracy within one test image, test loss within 0.1% (float32 summation order).
     assert abs(chief["test_accuracy"] - alone["test_accuracy"]) <= 1 / 300
     assert chief["test_loss"] == pytest.approx(alone["test_loss"], rel=1e-3)
+
+
+def test_a_killed_multi_worker_run_resumes_on_shared_storage(tmp_path):
+    data = tmp_path / "idx"
+    write_mnist(data, n_train=600, n_test=200)
+    out = tmp_path / "shared" / "run"  # one path both workers see, as on a shared file system
+    args = [
+        "train",
+        "--recipe",
+        "fast",
+        "--epochs",
+        "4",
+        "--seed",
+        "4",
+        "--data-dir",
+        data,
+        "--no-verify",
+        "--out",
+        out,
+    ]
+    configs = _two_workers()
+    chief = _cli(*args, "--strategy", "multi-worker", cwd=tmp_path, tf_config=configs[0], crash_after_epoch_2=True)
+    other = _cli(*args, "--strategy", "multi-worker", cwd=tmp_path, tf_config=configs[1])
+    try:
+        chief.wait(timeout=WORKER_TIMEOUT_S)
+    finally:  # with the chief gone its partner would wait for it: stop both
+        for p in (chief, other):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert chief.returncode == -signal.SIGKILL
+    assert json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    assert not (out / "metrics.json").exists()
+
+    configs = _two_workers()
+    resumed = [_cli(*args, "--strategy", "multi-worker", cwd=tmp_path, tf_config=configs[i]) for i in range(2)]
+    straight = _cli(*args[:-1], tmp_path / "straight", "--strategy", "default", cwd=tmp_path)
+    outputs = _finish([*resumed, straight])
+    for p, (_, stderr) in zip([*resumed, straight], outputs, strict=True):
+        assert p.returncode == 0, stderr[-3000:]
+    for stdout, _ in outputs[:2]:  # both workers picked up the chief's backup and trained epochs 3 and 4 only
+        assert "resuming the interrupted run" in stdout
+        assert "epoch 2/4" not in stdout and "epoch 3/4" in stdout and "epoch 4/4" in stdout
+    assert not (out / "backup").exists()
+    a, b = (json.loads((folder / "metrics.json").read_text()) for folder in (out, tmp_path / "straight"))
+    assert a["test_accuracy"] == pytest.approx(b["test_accuracy"], abs=1 / 200)
+    assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-3)
