@@ -230,6 +230,9 @@ def cmd_train(args) -> int:
         task = tf_config["task"]
         print(f"{task['type']} {task['index']}: training with the chief; the chief alone writes {folder}")
     data = _load_data(args)
+    if tf_config:
+        tasks = [address for addresses in tf_config["cluster"].values() for address in addresses]
+        print(f"waiting for all {len(tasks)} tasks in TF_CONFIG ({', '.join(tasks)}) to start", flush=True)
     strategy = make_strategy(args.strategy)
     print(f"training recipe {recipe.name!r} ({recipe.epochs} epochs, batch {recipe.batch_size}), seed {args.seed}")
     print(describe(strategy, recipe.batch_size))
