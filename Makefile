@@ -1,10 +1,10 @@
-# `make run` re-executes the notebook in place; `make test` runs the unit tests and nbval.
-# Both create .venv and install the pinned requirements on first use.
+# `make run` re-executes the notebook in place and regenerates images/; `make test` runs the unit tests and nbval,
+# and changes no tracked file. Both create .venv and install the pinned requirements on first use.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 NOTEBOOK := notebooks/MNIST-NN.ipynb
-# Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable.
+# Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: run test lint bench clean
@@ -15,19 +15,23 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# No per-cell timestamps (they churn every diff); the figures go to images/ for the README; then the hygiene check.
 run: $(VENV)/.installed
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOK)
+	MNIST_ANN_FIGURES_DIR=$(CURDIR)/images $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 \
+		--ExecutePreprocessor.record_timing=False $(NOTEBOOK)
+	$(PY) -m pytest -q tests/test_notebook_hygiene.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check mnist_ann tests
-	$(PY) -m ruff format --check mnist_ann tests
+	$(PY) -m ruff check mnist_ann tests conftest.py
+	$(PY) -m ruff format --check mnist_ann tests conftest.py
 
 bench: $(VENV)/.installed
-	$(PY) -m mnist_ann bench --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json
+	$(PY) -m mnist_ann bench --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
+		--summary mnist_ann/precomputed.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

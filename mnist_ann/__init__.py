@@ -1,63 +1,51 @@
-"""Tested, reusable parts of the MNIST feed-forward network notebook."""
+"""The library behind the MNIST notebook: data, model, training, evaluation and plots.
 
-from mnist_ann._quiet import import_tensorflow_quietly
+Importing it does nothing else: each name below is loaded from its module on first use, so
+`import mnist_ann` is instant and loads TensorFlow only when a name that needs it is touched.
+Call `mnist_ann.quiet_tensorflow()` first to load TensorFlow without its start-up chatter.
+"""
 
-import_tensorflow_quietly()
+from __future__ import annotations
 
-# ruff: noqa: E402 (TensorFlow must be imported quietly before the modules that use it)
+import importlib
 
-from mnist_ann.data import MnistDataError, flatten, load_mnist, normalize, one_hot, preprocess
-from mnist_ann.distribute import STRATEGIES, make_strategy
-from mnist_ann.evaluation import confusion, format_report, misclassified, most_confused, per_class_report, worst_class
-from mnist_ann.model import build_model, compile_model
-from mnist_ann.plots import (
-    plot_confidence,
-    plot_confusion_matrix,
-    plot_digit,
-    plot_digit_grid,
-    plot_history,
-    save_figure,
-)
-from mnist_ann.training import (
-    RECIPES,
-    EpochLog,
-    Recipe,
-    fit,
-    get_recipe,
-    set_seed,
-    split_validation,
-    train,
-)
+_WHERE = {
+    "data": (
+        "MnistDataError",
+        "flatten",
+        "load_mnist",
+        "normalize",
+        "one_hot",
+        "preprocess",
+        "split_validation",
+    ),
+    "evaluation": ("confusion", "format_report", "misclassified", "most_confused", "per_class_report", "worst_class"),
+    "model": ("build_model", "compile_model"),
+    "plots": (
+        "plot_confidence",
+        "plot_confusion_matrix",
+        "plot_digit",
+        "plot_digit_grid",
+        "plot_history",
+        "save_figure",
+    ),
+    "precomputed": ("precomputed_results",),
+    "quiet": ("quiet_tensorflow",),
+    "recipes": ("RECIPES", "Recipe", "get_recipe"),
+    "training": ("EpochDataset", "EpochLog", "fit", "learning_rate_schedule", "set_seed", "train"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 
-__all__ = [
-    "build_model",
-    "compile_model",
-    "confusion",
-    "EpochLog",
-    "fit",
-    "flatten",
-    "format_report",
-    "get_recipe",
-    "load_mnist",
-    "make_strategy",
-    "misclassified",
-    "MnistDataError",
-    "most_confused",
-    "normalize",
-    "one_hot",
-    "per_class_report",
-    "plot_confidence",
-    "plot_confusion_matrix",
-    "plot_digit",
-    "plot_digit_grid",
-    "plot_history",
-    "preprocess",
-    "Recipe",
-    "RECIPES",
-    "save_figure",
-    "set_seed",
-    "split_validation",
-    "STRATEGIES",
-    "train",
-    "worst_class",
-]
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'mnist_ann' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mnist_ann.{_MODULE_OF[name]}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

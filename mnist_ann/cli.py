@@ -32,7 +32,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from mnist_ann.distribute import DEFAULT_STRATEGY, STRATEGIES
-    from mnist_ann.training import DEFAULT_RECIPE, RECIPES
+    from mnist_ann.recipes import DEFAULT_RECIPE, RECIPES
 
     parser = argparse.ArgumentParser(
         prog="mnist-ann",
@@ -100,11 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data_options(bench)
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON (default: not written)")
+    bench.add_argument(
+        "--summary",
+        metavar="PATH",
+        help="also write the summary the notebook shows (make bench: mnist_ann/precomputed.json; default: not written)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `mnist-ann` and `python -m mnist_ann`; returns the exit status."""
+    from mnist_ann.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     args = build_parser().parse_args(argv)
     from mnist_ann.data import MnistDataError
     from mnist_ann.images import ImageInputError

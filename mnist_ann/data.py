@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import os
 import struct
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +20,7 @@ from mnist_ann.files import replaced_atomically
 
 DATA_DIR_ENV = "MNIST_ANN_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_ANN_CACHE_DIR"
+MIRRORS_ENV = "MNIST_ANN_MIRRORS"
 
 # Published sha256 of the canonical files (the same bytes torchvision and TFDS check).
 FILES = {
@@ -28,7 +30,7 @@ FILES = {
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 
-# The mirrors torchvision and TensorFlow Datasets download from, tried in order.
+# The mirrors torchvision and TensorFlow Datasets download from, tried in order; $MNIST_ANN_MIRRORS replaces them.
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -53,22 +55,41 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("mnist_ann", appauthor=False))
 
 
+def default_mirrors() -> tuple[str, ...]:
+    """The base URLs to download from, in order: $MNIST_ANN_MIRRORS (separated by spaces or commas), else MIRRORS."""
+    text = os.environ.get(MIRRORS_ENV, "").strip()
+    if not text:
+        return MIRRORS
+    urls = text.replace(",", " ").split()
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise MnistDataError(
+                f"${MIRRORS_ENV} holds {url!r}, which is not an http:// or https:// address; set it to base URLs "
+                "separated by spaces, such as https://mirror.example.org/mnist/, or unset it."
+            )
+    return tuple(url if url.endswith("/") else url + "/" for url in urls)
+
+
 def load_mnist(
     data_dir: str | os.PathLike | None = None,
     *,
     verify: bool = True,
     download: bool = True,
     cache_dir: str | os.PathLike | None = None,
-    mirrors: tuple[str, ...] = MIRRORS,
+    mirrors: tuple[str, ...] | None = None,
     timeout: float = 30.0,
     retries: int = 2,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Arrays:
     """Return ((x_train, y_train), (x_test, y_test)) as uint8 arrays, like keras.datasets.mnist.load_data().
 
-    Files come from `data_dir`, else $MNIST_ANN_DATA_DIR, else the cache (downloading into it
-    when a file is missing or damaged). With verify=False, other IDX datasets can be read.
+    Files come from `data_dir`, else $MNIST_ANN_DATA_DIR, else the cache (downloading into it from
+    `mirrors`, default $MNIST_ANN_MIRRORS or MIRRORS, when a file is missing or damaged). A download
+    shows a progress bar only on a terminal (progress=None), never in a notebook, so a first run
+    prints what every later run prints. With verify=False, other IDX datasets can be read.
     """
+    if progress is None:
+        progress = sys.stderr.isatty()
     source = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
     if source is not None:
         folder = Path(source).expanduser()
@@ -78,6 +99,7 @@ def load_mnist(
         raw = {name: _read_local(path, verify, how) for name, path in paths.items()}
     else:
         cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        mirrors = default_mirrors() if mirrors is None else mirrors
         raw = {name: _read_cached(cache, name, verify, download, mirrors, timeout, retries, progress) for name in FILES}
         paths = {name: cache / name for name in FILES}
 
@@ -115,6 +137,12 @@ def preprocess(images: np.ndarray) -> np.ndarray:
 def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     """Digit labels as float32 one-hot rows, the targets categorical cross-entropy expects."""
     return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1):
+    """Hold out the last `fraction` of the training set for validation, as Keras's validation_split does."""
+    n_val = int(round(len(x) * fraction))
+    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
 
 
 def parse_idx(data: bytes, path: Path, magic: int) -> np.ndarray:
@@ -258,7 +286,7 @@ class _ChecksumError(Exception):
 
 def _download(url: str, target: Path, expected: str, timeout: float, progress: bool) -> bytes:
     """Stream `url` into a temporary file beside `target`; rename it into place only once it verifies."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # the plain terminal bar: tqdm.auto would draw a widget into a notebook
 
     with replaced_atomically(target) as tmp, tmp.open("wb") as out:
         digest, chunks = hashlib.sha256(), []

@@ -10,93 +10,30 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_ann.data import one_hot, preprocess
+from mnist_ann.data import one_hot, preprocess, split_validation
 from mnist_ann.distribute import DEFAULT_STRATEGY, make_strategy
 from mnist_ann.model import build_model, compile_model
+from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
 
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How to train the fixed 784-128-32-10 network: batch, epochs, learning-rate schedule, augmentation."""
-
-    name: str
-    description: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    schedule: str = "constant"  # "constant", or "cosine": linear warm-up, then cosine decay to zero
-    warmup_epochs: int = 0
-    augment: float = 0.0  # strength of on-the-fly augmentation; 0 turns it off
-    jit_compile: bool | str = "auto"
-    steps_per_execution: int = 1
-
-    def learning_rate_for(self, train_size: int):
-        """The learning rate, or schedule, for `train_size` training examples."""
-        if self.schedule == "constant":
-            return self.learning_rate
-        steps_per_epoch = math.ceil(train_size / self.batch_size)
-        warmup = self.warmup_epochs * steps_per_epoch
-        return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup else self.learning_rate,
-            decay_steps=self.epochs * steps_per_epoch - warmup,
-            warmup_target=self.learning_rate if warmup else None,
-            warmup_steps=warmup,
-        )
-
-
-RECIPES = {
-    "seed": Recipe(
-        name="seed",
-        description="the original write-up: Adam with Keras defaults, batch 32, 10 epochs",
-        epochs=10,
-        batch_size=32,
-        learning_rate=1e-3,
-    ),
-    "fast": Recipe(
-        name="fast",
-        description="batch 256, Adam 4e-3 with cosine decay, mild shifts/rotations/zooms, 8 epochs",
-        epochs=8,
-        batch_size=256,
-        learning_rate=4e-3,
-        schedule="cosine",
-        augment=0.5,
-        steps_per_execution=50,
-    ),
-    "augmented": Recipe(
-        name="augmented",
-        description="batch 128, Adam 2e-3 with cosine decay, full-strength shifts/rotations/zooms, 60 epochs",
-        epochs=60,
-        batch_size=128,
-        learning_rate=2e-3,
-        schedule="cosine",
-        augment=1.0,
-        steps_per_execution=50,
-    ),
-}
-
-DEFAULT_RECIPE = "fast"
-
-
-def get_recipe(name: str | Recipe) -> Recipe:
-    """The recipe called `name`; a clear ValueError names the choices otherwise."""
-    if isinstance(name, Recipe):
-        return name
-    try:
-        return RECIPES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown recipe {name!r}; choose one of: {', '.join(RECIPES)}.") from None
+def learning_rate_schedule(recipe: Recipe, train_size: int):
+    """The recipe's learning rate for `train_size` examples: a number, or a Keras schedule for "cosine"."""
+    if recipe.schedule == "constant":
+        return recipe.learning_rate
+    steps_per_epoch = math.ceil(train_size / recipe.batch_size)
+    warmup = recipe.warmup_epochs * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else recipe.learning_rate,
+        decay_steps=recipe.epochs * steps_per_epoch - warmup,
+        warmup_target=recipe.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic, so reruns repeat."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1):
-    """Hold out the last `fraction` of the training set for validation, as Keras's validation_split does."""
-    n_val = int(round(len(x) * fraction))
-    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
 
 
 def in_memory_options() -> tf.data.Options:
@@ -188,7 +125,7 @@ def fit(
     with strategy.scope():  # the optimizer and metrics live where the model's variables do
         compile_model(
             model,
-            recipe.learning_rate_for(len(x)),
+            learning_rate_schedule(recipe, len(x)),
             jit_compile=recipe.jit_compile,
             steps_per_execution=steps_per_execution,
         )

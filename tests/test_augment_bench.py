@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import synthetic_digits
 
 import mnist_ann
+from conftest import synthetic_digits
 from mnist_ann import bench
 from mnist_ann.augment import augment_batch
 from mnist_ann.training import make_dataset

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CRASH_AFTER_EPOCH_2, write_mnist
 from PIL import Image, ImageDraw
 
+from conftest import CRASH_AFTER_EPOCH_2, write_mnist
 from mnist_ann.images import ImageInputError, digit_to_mnist, load_digit
 
 

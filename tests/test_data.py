@@ -8,8 +8,8 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import SHARED_MNIST, idx_bytes
 
+from conftest import SHARED_MNIST, idx_bytes
 from mnist_ann import data
 from mnist_ann.data import MnistDataError, load_mnist
 

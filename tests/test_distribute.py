@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from conftest import CRASH_AFTER_EPOCH_2, write_mnist
 
+from conftest import CRASH_AFTER_EPOCH_2, write_mnist
 from mnist_ann import distribute
 
 TWO_WORKERS = {"cluster": {"worker": ["127.0.0.1:1111", "127.0.0.1:2222"]}, "task": {"type": "worker", "index": 0}}

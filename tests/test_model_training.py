@@ -5,10 +5,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from conftest import synthetic_digits
 
 import mnist_ann
-from mnist_ann.training import RECIPES, Recipe
+from conftest import synthetic_digits
+from mnist_ann.recipes import RECIPES, Recipe
+from mnist_ann.training import learning_rate_schedule
 
 
 def test_architecture_is_exactly_784_128_32_10():
@@ -51,12 +52,12 @@ def test_unknown_recipe_names_the_choices():
 
 def test_cosine_schedule_starts_at_the_peak_and_decays_to_zero():
     recipe = RECIPES["fast"]
-    schedule = recipe.learning_rate_for(train_size=54_000)
+    schedule = learning_rate_schedule(recipe, train_size=54_000)
     steps = recipe.epochs * 211  # 54,000 / 256 rounded up
     assert float(schedule(0)) == pytest.approx(recipe.learning_rate)
     assert float(schedule(steps // 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
     assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
-    assert RECIPES["seed"].learning_rate_for(54_000) == 1e-3
+    assert learning_rate_schedule(RECIPES["seed"], 54_000) == 1e-3
 
 
 def _tiny_data(n_train=400, n_test=100):

@@ -1,0 +1,46 @@
+"""Opt-in quiet start for TensorFlow: its C++ start-up notices are printed before its own log level applies."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
+QUIET_LEVEL = "2"  # TensorFlow's C++ log level that hides INFO and WARNING, keeps ERROR
+VERBOSE_LEVEL = "0"  # the level at which quiet_tensorflow() leaves everything visible
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for the duration; Python exceptions still propagate."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (some embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter; call it before the first TensorFlow import.
+
+    TensorFlow 2.21 prints oneDNN and CUDA-probe notices while it loads, before TF_CPP_MIN_LOG_LEVEL
+    is read; they drown notebook output and mean nothing to a reader. This sets the level to 2 unless
+    it is already set, and loads TensorFlow and probes its devices with native stderr pointed at
+    /dev/null. To see every message when debugging, set TF_CPP_MIN_LOG_LEVEL=0: then nothing is hidden.
+    """
+    os.environ.setdefault(LOG_LEVEL_ENV, QUIET_LEVEL)
+    if "tensorflow" in sys.modules or os.environ[LOG_LEVEL_ENV] == VERBOSE_LEVEL:
+        return
+    with native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()

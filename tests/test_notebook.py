@@ -1,0 +1,201 @@
+"""The notebook under nbval beyond the plain run: its teeth, a first run that downloads, another numerical
+environment, and the notebook alone in an empty folder with mnist_ann installed as a regular package."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import SHARED_MNIST, Mirror
+from mnist_ann import data
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "MNIST-NN.ipynb"
+NEEDS_DATA = pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the MNIST files are not beside this checkout")
+NOTEBOOK_TIMEOUT_S = 1800
+
+
+def nbval(notebook: Path, *, cwd: Path, env: dict[str, str | None], options=()) -> str:
+    """Run nbval on `notebook` in a fresh process with `env` applied (None removes a variable); its report."""
+    environ = {**os.environ, data.DATA_DIR_ENV: str(SHARED_MNIST)}
+    for key, value in env.items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, str(notebook)],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=NOTEBOOK_TIMEOUT_S,
+    )
+    report = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # drop nbval's colours
+    return f"exit {result.returncode}\n{report}"
+
+
+def passed(report: str) -> bool:
+    return report.startswith("exit 0\n") and " failed" not in report
+
+
+# --- teeth: each breakage must make nbval fail ----------------------------------------------------
+
+
+def copy_project(tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    for part in ("mnist_ann", "notebooks"):
+        shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__", "figures"))
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    return copy
+
+
+def mutate_source(copy: Path, file: str, old: str, new: str) -> None:
+    target = copy / file
+    source = target.read_text()
+    assert source.count(old) == 1, f"mutation target {old!r} not found once in {file}"
+    target.write_text(source.replace(old, new))
+
+
+def mutate_stored_output(copy: Path, cell_source: str, old: str, new: str) -> None:
+    """Change what the committed notebook says a cell printed, as a careless hand edit would."""
+    path = copy / "notebooks" / "MNIST-NN.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    [cell] = [c for c in notebook.cells if c.cell_type == "code" and cell_source in c.source]
+    before = nbformat.writes(notebook)
+    for output in cell.outputs:
+        if "text" in output:
+            output.text = output.text.replace(old, new)
+        for key, value in output.get("data", {}).items():
+            if key.startswith("text/"):
+                output.data[key] = value.replace(old, new)
+    assert nbformat.writes(notebook) != before, f"{old!r} is not in the stored output of the cell with {cell_source!r}"
+    nbformat.write(notebook, path)
+
+
+TEETH = {
+    "hidden-128-to-64": (mutate_source, ("mnist_ann/model.py", "Dense(128,", "Dense(64,"), "Dense(64"),
+    "no-normalization": (
+        mutate_source,
+        ("mnist_ann/data.py", "images.astype(np.float32) / 255.0", "images.astype(np.float32)"),
+        "pixel values from",
+    ),
+    "stored-training-size": (mutate_stored_output, ("split_validation(", "(54000, 784)", "(54001, 784)"), "54001"),
+    "stored-parameter-count": (mutate_stored_output, ("model.summary", "104,938", "104,939"), "104,939"),
+}
+
+
+@NEEDS_DATA
+@pytest.mark.parametrize("name", sorted(TEETH))
+def test_nbval_fails_when_the_code_or_the_stored_outputs_change(tmp_path, name):
+    mutate, args, symptom = TEETH[name]
+    copy = copy_project(tmp_path)
+    mutate(copy, *args)
+    # -x: stop at the first failing cell; every mutation shows before training starts.
+    report = nbval(Path("notebooks/MNIST-NN.ipynb"), cwd=copy, env={"PYTHONPATH": str(copy)}, options=["-x"])
+    assert report.startswith("exit 1\n"), report[-3000:]
+    assert "Cell outputs differ" in report and symptom in report, report[-3000:]
+
+
+# --- the same notebook elsewhere -----------------------------------------------------------------
+
+
+@NEEDS_DATA
+def test_first_run_that_downloads_into_an_empty_cache_passes(tmp_path):
+    mirror = Mirror({path.name: path.read_bytes() for path in SHARED_MNIST.glob("*.gz")})
+    cache = tmp_path / "empty-cache"
+    try:
+        report = nbval(
+            NOTEBOOK,
+            cwd=ROOT,
+            env={
+                data.DATA_DIR_ENV: None,
+                data.CACHE_DIR_ENV: str(cache),
+                data.MIRRORS_ENV: mirror.url,
+                "COLUMNS": "120",  # as some CI systems set it: the layer table must not change
+            },
+        )
+    finally:
+        mirror.close()
+    assert passed(report), report[-4000:]
+    assert sorted(mirror.requests) == sorted(data.FILES)  # it really downloaded, once per file
+    assert sorted(path.name for path in cache.iterdir()) == sorted(data.FILES)
+
+
+@NEEDS_DATA
+def test_passes_in_another_numerical_environment():
+    report = nbval(
+        NOTEBOOK,
+        cwd=ROOT,
+        env={
+            "TF_ENABLE_ONEDNN_OPTS": "0",  # other kernels: the trained weights differ in their last bits
+            "TF_NUM_INTRAOP_THREADS": "1",
+            "TF_NUM_INTEROP_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        },
+    )
+    assert passed(report), report[-4000:]
+
+
+@pytest.fixture(scope="module")
+def regular_install(tmp_path_factory) -> Path:
+    """mnist_ann installed as a regular (non-editable) package into a folder of its own."""
+    build = tmp_path_factory.mktemp("source")
+    shutil.copytree(ROOT / "mnist_ann", build / "mnist_ann", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, build / name)
+    site = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--target", str(site), str(build)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return site
+
+
+@NEEDS_DATA
+def test_notebook_alone_in_an_empty_folder_runs_and_writes_only_there(tmp_path, regular_install):
+    folder = tmp_path / "downloaded"
+    folder.mkdir()
+    shutil.copy(NOTEBOOK, folder / NOTEBOOK.name)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {"PYTHONPATH": str(regular_install), "MNIST_ANN_FIGURES_DIR": None}
+    where = subprocess.run(
+        [sys.executable, "-c", "import mnist_ann; print(mnist_ann.__file__)"],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(regular_install)},
+        capture_output=True,
+        text=True,
+    )
+    assert where.stdout.startswith(str(regular_install)), where  # not the editable checkout
+
+    options = ["-c", str(tmp_path / "pytest.ini"), "--rootdir", str(folder), "--nbval", "--nbval-current-env"]
+    report = nbval(Path(NOTEBOOK.name), cwd=folder, env=env, options=options)
+    assert passed(report), report[-4000:]
+    assert {path.name for path in folder.iterdir()} <= {NOTEBOOK.name, "figures", ".ipynb_checkpoints"}
+    saved = {path.name for path in (folder / "figures").iterdir()}
+    assert {"accuracyPlot.png", "confusionMatrix.png", "predictions.png"} <= saved
+
+
+def test_setup_cell_says_how_to_install_mnist_ann_when_it_is_missing():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    install = next(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    # -S: no site-packages, so mnist_ann cannot be found, as in a bare hosted kernel that is not Colab or Kaggle.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", install],
+        cwd="/",
+        env={key: v for key, v in os.environ.items() if key not in ("PYTHONPATH", "KAGGLE_KERNEL_RUN_TYPE")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert re.search(r"ModuleNotFoundError: mnist_ann is not installed; run `pip install git\+https://", result.stderr)
