@@ -26,11 +26,11 @@ test: $(VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check mnist_ann tests conftest.py
-	$(PY) -m ruff format --check mnist_ann tests conftest.py
+	$(PY) -m ruff check mnist_ann benchmarks tests conftest.py
+	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py
 
 bench: $(VENV)/.installed
-	$(PY) -m mnist_ann bench --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
+	$(PY) benchmarks/bench.py --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
 		--summary mnist_ann/precomputed.json
 
 clean:

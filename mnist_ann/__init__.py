@@ -1,5 +1,8 @@
 """The library behind the MNIST notebook: data, model, training, evaluation and plots.
 
+The application around it (command line, run folders, distributed training, image input) lives in
+`mnist_ann.app`, which imports from here and never the other way round.
+
 Importing it does nothing else: each name below is loaded from its module on first use, so
 `import mnist_ann` is instant and loads TensorFlow only when a name that needs it is touched.
 Call `mnist_ann.quiet_tensorflow()` first to load TensorFlow without its start-up chatter.
@@ -19,7 +22,15 @@ _WHERE = {
         "preprocess",
         "split_validation",
     ),
-    "evaluation": ("confusion", "format_report", "misclassified", "most_confused", "per_class_report", "worst_class"),
+    "evaluation": (
+        "confusion",
+        "evaluate",
+        "format_report",
+        "misclassified",
+        "most_confused",
+        "per_class_report",
+        "worst_class",
+    ),
     "model": ("build_model", "compile_model"),
     "plots": (
         "plot_confidence",

@@ -9,6 +9,8 @@ import tensorflow as tf
 MAX_DEGREES = 12.0
 MAX_SCALE = 0.12  # zoom by up to +-12%
 MAX_SHIFT = 2.5  # pixels, each direction
+SIDE = 28  # the images are SIDE x SIDE pixels
+CENTER = (SIDE - 1) / 2  # the middle of the image in pixel coordinates: the pivot of rotations and zooms
 
 
 def augment_batch(x: tf.Tensor, seed: tf.Tensor, strength: float = 1.0) -> tf.Tensor:
@@ -25,20 +27,20 @@ def augment_batch(x: tf.Tensor, seed: tf.Tensor, strength: float = 1.0) -> tf.Te
     dx = strength * tf.random.stateless_uniform([n], seeds[2], -MAX_SHIFT, MAX_SHIFT)
     dy = strength * tf.random.stateless_uniform([n], seeds[3], -MAX_SHIFT, MAX_SHIFT)
     # The op maps each output pixel back to an input pixel: input = R(-angle) (output - c) / scale + c - shift.
-    c = 13.5
+    c = CENTER
     a0, a1 = tf.cos(angle) / scale, -tf.sin(angle) / scale
     b0, b1 = tf.sin(angle) / scale, tf.cos(angle) / scale
     a2 = c - a0 * c - a1 * c - dx
     b2 = c - b0 * c - b1 * c - dy
     zeros = tf.zeros_like(a0)
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    images = tf.reshape(x, [n, 28, 28, 1])
+    images = tf.reshape(x, [n, SIDE, SIDE, 1])
     moved = tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
         transforms=transforms,
-        output_shape=[28, 28],
+        output_shape=[SIDE, SIDE],
         fill_value=0.0,
         interpolation="BILINEAR",
         fill_mode="CONSTANT",
     )
-    return tf.clip_by_value(tf.reshape(moved, [n, 28 * 28]), 0.0, 1.0)
+    return tf.clip_by_value(tf.reshape(moved, [n, SIDE * SIDE]), 0.0, 1.0)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
-import http.client
+import logging
 import os
 import struct
 import sys
-import time
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
-
-from mnist_ann.files import replaced_atomically
+import platformdirs
+import pooch
+import requests
 
 DATA_DIR_ENV = "MNIST_ANN_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_ANN_CACHE_DIR"
@@ -46,12 +45,20 @@ class MnistDataError(Exception):
     """A data file is missing, damaged or cannot be fetched; the message says which and what to do."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Download:
+    """How to fetch a missing file: base URLs tried in order, seconds per request, retries per mirror, a bar."""
+
+    mirrors: tuple[str, ...]
+    timeout: float = 30.0
+    retries: int = 2
+    progress: bool = False
+
+
 def default_cache_dir() -> Path:
     """The per-user cache folder: $MNIST_ANN_CACHE_DIR, else the platform's user cache dir."""
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV]).expanduser()
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("mnist_ann", appauthor=False))
 
 
@@ -99,24 +106,26 @@ def load_mnist(
         raw = {name: _read_local(path, verify, how) for name, path in paths.items()}
     else:
         cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        mirrors = default_mirrors() if mirrors is None else mirrors
-        raw = {name: _read_cached(cache, name, verify, download, mirrors, timeout, retries, progress) for name in FILES}
+        fetching = Download(default_mirrors() if mirrors is None else mirrors, timeout, retries, progress)
+        raw = {name: _read_cached(cache, name, verify, fetching if download else None) for name in FILES}
         paths = {name: cache / name for name in FILES}
 
-    def parse(images: str, labels: str) -> tuple[np.ndarray, np.ndarray]:
-        x = parse_idx(raw[images], paths[images], IMAGES_MAGIC)
-        y = parse_idx(raw[labels], paths[labels], LABELS_MAGIC)
-        if len(x) != len(y):
-            raise MnistDataError(
-                f"{paths[images]} holds {len(x)} images but {paths[labels].name} holds {len(y)} labels; "
-                "use an images file and a labels file from the same dataset."
-            )
-        return x, y
-
     return (
-        parse("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-        parse("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+        _parse_split(raw, paths, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+        _parse_split(raw, paths, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
     )
+
+
+def _parse_split(raw: dict, paths: dict, images: str, labels: str) -> tuple[np.ndarray, np.ndarray]:
+    """One split's images and labels, parsed and checked to belong together."""
+    x = parse_idx(raw[images], paths[images], IMAGES_MAGIC)
+    y = parse_idx(raw[labels], paths[labels], LABELS_MAGIC)
+    if len(x) != len(y):
+        raise MnistDataError(
+            f"{paths[images]} holds {len(x)} images but {paths[labels]} holds {len(y)} labels; "
+            "use an images file and a labels file from the same dataset."
+        )
+    return x, y
 
 
 def normalize(images: np.ndarray) -> np.ndarray:
@@ -218,16 +227,7 @@ def _read_local(path: Path, verify: bool, how: str) -> bytes:
     return data
 
 
-def _read_cached(
-    cache: Path,
-    name: str,
-    verify: bool,
-    download: bool,
-    mirrors: tuple[str, ...],
-    timeout: float,
-    retries: int,
-    progress: bool,
-) -> bytes:
+def _read_cached(cache: Path, name: str, verify: bool, download: Download | None) -> bytes:
     path = cache / name
     problem = "is not in the cache"
     if path.is_file():
@@ -235,73 +235,54 @@ def _read_cached(
         if data and (not verify or sha256(data) == FILES[name]):
             return data
         problem = "in the cache is empty" if not data else "in the cache does not match its published sha256"
-    if not download:
+    if download is None:
         raise MnistDataError(
             f"{path} {problem} and downloading is turned off; allow the download or set "
             f"{DATA_DIR_ENV} to a folder holding the MNIST files."
         )
-    return fetch(name, cache, mirrors=mirrors, timeout=timeout, retries=retries, progress=progress, problem=problem)
+    try:
+        return _read(fetch(name, cache, download, verify=verify))
+    except FetchError as exc:
+        raise MnistDataError(
+            f"{path} {problem} and no mirror could provide it ({exc}); "
+            f"connect to the internet, or set {DATA_DIR_ENV} to a folder holding the MNIST files."
+        ) from None
 
 
-def fetch(
-    name: str,
-    cache: Path,
-    *,
-    mirrors: tuple[str, ...] = MIRRORS,
-    timeout: float = 30.0,
-    retries: int = 2,
-    progress: bool = True,
-    problem: str = "is not in the cache",
-) -> bytes:
-    """Download `name` into `cache` from the first mirror that serves the verified file; return its bytes."""
+class FetchError(Exception):
+    """No mirror served a verified file; the message says what each one did."""
+
+
+def fetch(name: str, cache: Path, download: Download, *, verify: bool = True) -> Path:
+    """Download `name` into `cache` from the first mirror that serves it intact; return its path.
+
+    pooch does the work: it streams into a temporary file in `cache`, checks the sha256 and only then
+    renames the file into place, so an interrupted or corrupt download never leaves a file a later run
+    would trust, and two processes filling the same cache both end with the verified file.
+    """
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MnistDataError(
             f"cache folder {cache} cannot be created ({exc.strerror}); set {CACHE_DIR_ENV} to a writable folder."
         ) from None
+    known_hash = f"sha256:{FILES[name]}" if verify else None
+    downloader = pooch.HTTPDownloader(progressbar=download.progress, timeout=download.timeout)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # pooch's "Downloading ..." notices would land in notebook cells
     failures = {}  # url -> what went wrong on its last try
-    for mirror in mirrors:
-        url = mirror + name
-        for attempt in range(1 + retries):
+    try:
+        for mirror in download.mirrors:
+            store = pooch.create(cache, mirror, registry={name: known_hash}, retry_if_failed=download.retries)
             try:
-                return _download(url, cache / name, FILES[name], timeout, progress)
-            except _ChecksumError:
-                failures[url] = "served a file with the wrong sha256"
-                break  # the same mirror would serve the same bad bytes again
-            except (urllib.error.URLError, http.client.HTTPException, OSError, EOFError) as exc:
-                failures[url] = str(getattr(exc, "reason", exc))
-                if attempt < retries:
-                    time.sleep(min(2.0**attempt, 8.0) * 0.5)
-    tried = "; ".join(f"{url}: {why}" for url, why in failures.items())
-    raise MnistDataError(
-        f"{cache / name} {problem} and no mirror could provide it ({tried}); "
-        f"connect to the internet, or set {DATA_DIR_ENV} to a folder holding the MNIST files."
-    )
-
-
-class _ChecksumError(Exception):
-    pass
-
-
-def _download(url: str, target: Path, expected: str, timeout: float, progress: bool) -> bytes:
-    """Stream `url` into a temporary file beside `target`; rename it into place only once it verifies."""
-    from tqdm import tqdm  # the plain terminal bar: tqdm.auto would draw a widget into a notebook
-
-    with replaced_atomically(target) as tmp, tmp.open("wb") as out:
-        digest, chunks = hashlib.sha256(), []
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            bar = tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False)
-            with bar:
-                while chunk := response.read(1 << 16):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    chunks.append(chunk)
-                    bar.update(len(chunk))
-        received = sum(map(len, chunks))
-        if total is not None and received != total:
-            raise EOFError(f"connection closed after {received} of {total} bytes")
-        if digest.hexdigest() != expected:
-            raise _ChecksumError(url)
-    return b"".join(chunks)
+                return Path(store.fetch(name, downloader=downloader))
+            except ValueError:  # pooch's word for a hash mismatch
+                failures[mirror + name] = "served a file with the wrong sha256"
+            except requests.exceptions.ChunkedEncodingError:
+                failures[mirror + name] = "connection closed before the whole file arrived"
+            except requests.exceptions.RequestException as exc:
+                failures[mirror + name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    finally:
+        logger.setLevel(level)
+    raise FetchError("; ".join(f"{url}: {why}" for url, why in failures.items()))

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from mnist_ann.data import one_hot, preprocess
+
 DIGITS = list(range(10))
+TEST_BATCH = 1000  # large: evaluation keeps no gradients
+
+
+def evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of a compiled `model` on uint8 images and digit labels, preprocessed as for training."""
+    loss, accuracy = model.evaluate(preprocess(images), one_hot(labels), batch_size=TEST_BATCH, verbose=0)
+    return float(loss), float(accuracy)
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

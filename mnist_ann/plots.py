@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import LogNorm
+from sklearn.metrics import ConfusionMatrixDisplay
 
 from mnist_ann.files import replaced_atomically
 
@@ -77,9 +79,6 @@ def plot_digit_grid(
 
 def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = None) -> plt.Figure:
     """The 10x10 confusion matrix as a labelled heat map with counts (log colour scale, so errors show)."""
-    from matplotlib.colors import LogNorm
-    from sklearn.metrics import ConfusionMatrixDisplay
-
     fig, ax = plt.subplots(figsize=(7, 6))
     display = ConfusionMatrixDisplay(matrix, display_labels=list(range(10)))
     display.plot(ax=ax, cmap="Blues", colorbar=False, values_format="d")

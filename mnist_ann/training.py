@@ -1,4 +1,4 @@
-"""Training recipes and the training loop shared by the notebook, the command line and the benchmark."""
+"""Training: the learning-rate schedule, the epoch-keyed input pipeline, the compact log, and train()."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_ann.augment import augment_batch
 from mnist_ann.data import one_hot, preprocess, split_validation
-from mnist_ann.distribute import DEFAULT_STRATEGY, make_strategy
 from mnist_ann.model import build_model, compile_model
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+
+# Augmentation seeds are [seed, AUGMENT_STREAM + global step], shuffle seeds [seed, epoch]: the offset keeps the two
+# streams of stateless random numbers apart for any run shorter than 2**40 epochs.
+AUGMENT_STREAM = 1 << 40
+VALIDATION_BATCH = 1000  # validation and test batches: large, since no gradients are kept
 
 
 def learning_rate_schedule(recipe: Recipe, train_size: int):
@@ -59,7 +64,6 @@ class EpochDataset:
         x, y = tf.constant(x), tf.constant(y)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         run = tf.constant(seed, tf.int64)
-        # Stateless seeds: [seed, epoch] for the shuffle; [seed, 2**40 + global step] for augmenting a batch.
         epoch_seed = lambda: tf.stack([run, self.epoch])  # noqa: E731
 
         def batches(order):
@@ -67,9 +71,7 @@ class EpochDataset:
                 i = order[step * batch_size : (step + 1) * batch_size]
                 xb, yb = tf.gather(x, i), tf.gather(y, i)
                 if augment:
-                    from mnist_ann.augment import augment_batch
-
-                    xb = augment_batch(xb, tf.stack([run, (1 << 40) + self.epoch * steps + step]), augment)
+                    xb = augment_batch(xb, tf.stack([run, AUGMENT_STREAM + self.epoch * steps + step]), augment)
                 return xb, yb
 
             return tf.data.Dataset.range(steps).map(batch)
@@ -132,7 +134,7 @@ def fit(
     data = EpochDataset(x, y, recipe.batch_size, seed=seed, augment=recipe.augment)
     val = None
     if validation is not None:
-        val = tf.data.Dataset.from_tensor_slices(validation).batch(1000).with_options(in_memory_options())
+        val = tf.data.Dataset.from_tensor_slices(validation).batch(VALIDATION_BATCH).with_options(in_memory_options())
     callbacks = [data.callback, *callbacks]
     if verbose == "compact":
         callbacks.append(EpochLog())
@@ -142,35 +144,28 @@ def fit(
     )
 
 
-def evaluate_test(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Loss and accuracy of `model` on uint8 images and digit labels, preprocessed as for training."""
-    loss, accuracy = model.evaluate(preprocess(images), one_hot(labels), batch_size=1000, verbose=0)
-    return float(loss), float(accuracy)
-
-
 def train(
-    data,
+    images: np.ndarray,
+    labels: np.ndarray,
     recipe: str | Recipe = DEFAULT_RECIPE,
     *,
     seed: int = 0,
     epochs: int | None = None,
     verbose: int | str = "compact",
     callbacks: list | tuple = (),
-    strategy: str | tf.distribute.Strategy = DEFAULT_STRATEGY,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> tuple[keras.Model, keras.callbacks.History, float]:
-    """The whole pipeline on ((x_train, y_train), (x_test, y_test)) uint8 data: returns model, history, seconds.
+    """Train a new network on uint8 training images and their digit labels; return model, history and seconds.
 
-    `strategy` is a tf.distribute strategy or its name (see `mnist_ann.distribute.make_strategy`); the
-    model, optimizer and metrics are created in its scope, and each batch of the recipe's size is split
-    among its replicas.
+    The last 10% of the images are held out for validation, as in the notebook. Under a tf.distribute
+    `strategy` the model, optimizer and metrics are created in its scope and each batch of the
+    recipe's size is split among its replicas. Test images are for `mnist_ann.evaluation.evaluate`.
     """
-    if isinstance(strategy, str):
-        strategy = make_strategy(strategy)
-    (x_train, y_train), _ = data
+    strategy = strategy or tf.distribute.get_strategy()
     set_seed(seed)
-    train_split, val_split = split_validation(preprocess(x_train), one_hot(y_train))
+    fit_split, val_split = split_validation(preprocess(images), one_hot(labels))
     with strategy.scope():
         model = build_model()
     start = time.perf_counter()
-    history = fit(model, train_split, val_split, recipe, seed=seed, epochs=epochs, verbose=verbose, callbacks=callbacks)
+    history = fit(model, fit_split, val_split, recipe, seed=seed, epochs=epochs, verbose=verbose, callbacks=callbacks)
     return model, history, time.perf_counter() - start

@@ -6,15 +6,20 @@ import gzip
 import hashlib
 import http.server
 import struct
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from mnist_ann import data
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+SLOW_MIRROR_DELAY_S = 0.3
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -58,7 +63,7 @@ def write_mnist(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0
 CRASH_AFTER_EPOCH_2 = """
 import os, signal, sys
 import keras
-from mnist_ann.cli import main
+from mnist_ann.app.cli import main
 
 original = keras.callbacks.BackupAndRestore.on_epoch_end
 
@@ -83,7 +88,7 @@ def tiny_mnist(tmp_path, monkeypatch) -> Path:
 
 
 class Mirror:
-    """A local HTTP server on 127.0.0.1 serving files, each in a chosen way: ok, missing, corrupt, cut short."""
+    """A local HTTP server on 127.0.0.1 serving files in a chosen way: ok, slow, missing, corrupt, cut short."""
 
     def __init__(self, files: dict[str, bytes], mode: str = "ok"):
         self.files, self.mode, self.requests = files, mode, []
@@ -97,6 +102,8 @@ class Mirror:
                 if body is None or mirror.mode == "missing":
                     self.send_error(404)
                     return
+                if mirror.mode == "slow":
+                    time.sleep(SLOW_MIRROR_DELAY_S)
                 if mirror.mode == "corrupt":
                     body = body[:-1] + bytes([body[-1] ^ 0xFF])
                 self.send_response(200)
@@ -129,3 +136,55 @@ def mirror_factory(tiny_mnist):
     yield start
     for m in started:
         m.close()
+
+
+# --- the command line on tiny data, and digit images drawn in the tests ---------------------------
+
+
+def cli(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m mnist_ann ARGS` and capture what it prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "mnist_ann", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("idx")
+    write_mnist(folder, n_train=400, n_test=100)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory, tiny_data) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "run1"
+    result = cli("train", "--epochs", "1", "--data-dir", tiny_data, "--no-verify", "--out", out, "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def seven(size: int = 28, ink: int = 255, paper: int = 0, box=(7, 5, 21, 23), width: int = 2) -> Image.Image:
+    """A hand-drawn-looking 7 on a square canvas."""
+    image = Image.new("L", (size, size), paper)
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = box
+    draw.line([(left, top), (right, top)], fill=ink, width=width)
+    draw.line([(right, top), (left + (right - left) // 3, bottom)], fill=ink, width=width)
+    return image
+
+
+def bad_images(folder: Path) -> dict[str, tuple[Path, str]]:
+    seven(64).save(folder / "good.png")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.png").write_text("this is text, not an image")
+    (folder / "cut.png").write_bytes((folder / "good.png").read_bytes()[:60])
+    Image.new("L", (64, 64), 255).save(folder / "blank.png")
+    Image.new("1", (10_000, 10_000)).save(folder / "huge.png")  # 100 MP of nothing, a few kB on disk
+    return {
+        "missing": (folder / "absent.png", "does not exist"),
+        "empty": (folder / "empty.png", "is not an image"),
+        "non-image": (folder / "notes.png", "is not an image"),
+        "truncated": (folder / "cut.png", "cannot be decoded"),
+        "blank": (folder / "blank.png", "is blank"),
+        "huge": (folder / "huge.png", r"is too large for a digit photo \(10000x10000 pixels"),
+    }

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +16,8 @@ import pytest
 from conftest import SHARED_MNIST, idx_bytes
 from mnist_ann import data
 from mnist_ann.data import MnistDataError, load_mnist
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -77,7 +83,11 @@ def _rewrite(path, payload: bytes, compress: bool = True):
             "32x32 images, not 28x28",
         ),
         (TRAIN_IMAGES, lambda p: _rewrite(p, b"\x00\x00"), "too short to hold an IDX header"),
-        (TRAIN_LABELS, lambda p: _rewrite(p, idx_bytes(np.arange(59) % 10)), "holds 60 images but train-labels"),
+        (
+            TRAIN_LABELS,
+            lambda p: _rewrite(p, idx_bytes(np.arange(59) % 10)),
+            "holds 60 images but .*train-labels-idx1-ubyte.gz holds 59 labels",
+        ),
         (TRAIN_LABELS, lambda p: _rewrite(p, idx_bytes(np.full(60, 11))), "label 11, outside 0-9"),
     ],
     ids=[
@@ -97,7 +107,7 @@ def test_bad_files_raise_one_clear_error_naming_the_file(tiny_mnist, name, damag
     damage(tiny_mnist / name)
     with pytest.raises(MnistDataError, match=message) as info:
         load_mnist(tiny_mnist, verify=False)
-    assert str(tiny_mnist / name) in str(info.value) or name in str(info.value)
+    assert str(tiny_mnist / name) in str(info.value)  # the full path of the damaged file
     assert info.value.__cause__ is None and "\n" not in str(info.value)
 
 
@@ -125,6 +135,23 @@ def test_unreadable_file_is_reported_not_raised_as_oserror(tiny_mnist, monkeypat
     monkeypatch.setattr(data.Path, "read_bytes", refuse)
     with pytest.raises(MnistDataError, match="cannot be read \\(Permission denied\\)"):
         load_mnist(tiny_mnist)
+
+
+def test_preprocessing_scales_flattens_and_one_hots():
+    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    x = data.preprocess(images)
+    assert x.dtype == np.float32 and x.shape == (1, 4)
+    np.testing.assert_allclose(x[0], [0.0, 1.0, 0.2, 0.4], rtol=1e-6)
+    y = data.one_hot(np.array([3, 0]))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, np.eye(10)[[3, 0]])
+
+
+def test_validation_split_holds_out_the_last_tenth():
+    x, y = np.arange(100), np.arange(100) * 2
+    (xf, yf), (xv, yv) = data.split_validation(x, y, 0.1)
+    np.testing.assert_array_equal(xv, np.arange(90, 100))
+    np.testing.assert_array_equal(yf, np.arange(90) * 2)
 
 
 # Downloads, from mirrors served on 127.0.0.1 only.
@@ -155,8 +182,46 @@ def test_bad_download_is_rejected_and_leaves_nothing_behind(mirror_factory, tmp_
     cache = tmp_path / "cache"
     with pytest.raises(MnistDataError, match="no mirror could provide it") as info:
         load_mnist(cache_dir=cache, mirrors=(bad.url,), retries=0, progress=False)
-    assert "wrong sha256" in str(info.value) if mode == "corrupt" else "connection closed" in str(info.value)
+    expected = "served a file with the wrong sha256" if mode == "corrupt" else "connection closed before the whole file"
+    assert expected in str(info.value)
     assert list(cache.iterdir()) == []
+
+
+def test_mirrors_come_from_the_environment_variable_in_order(mirror_factory, tmp_path, monkeypatch):
+    dead, good = mirror_factory("missing"), mirror_factory("ok")
+    monkeypatch.setenv(data.MIRRORS_ENV, f" {dead.url}, {good.url.rstrip('/')} ")  # commas, spaces, no final slash
+    assert data.default_mirrors() == (dead.url, good.url)
+    load_mnist(cache_dir=tmp_path, retries=0, progress=False)
+    assert len(dead.requests) == len(good.requests) == len(data.FILES)
+
+
+def test_a_mirror_that_is_not_a_url_is_named(monkeypatch, tmp_path):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(data.MIRRORS_ENV, "https://ok.example/mnist/ ftp.example.org")
+    with pytest.raises(MnistDataError, match=r"\$MNIST_ANN_MIRRORS holds 'ftp.example.org', which is not an http"):
+        load_mnist(cache_dir=tmp_path)
+
+
+FILL_CACHE = """
+import json, sys
+from mnist_ann import data
+data.FILES = json.loads(sys.argv[1])
+(x_train, _), _ = data.load_mnist(cache_dir=sys.argv[2], mirrors=(sys.argv[3],), progress=False)
+print(len(x_train))
+"""
+
+
+def test_two_processes_filling_an_empty_cache_both_succeed(mirror_factory, tmp_path):
+    slow = mirror_factory("slow")  # each answer takes a moment, so the two downloads overlap
+    cache = tmp_path / "cache"
+    args = [sys.executable, "-c", FILL_CACHE, json.dumps(data.FILES), str(cache), slow.url]
+    processes = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    for p, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert p.returncode == 0, stderr
+        assert stdout.strip() == "60"
+    assert sorted(path.name for path in cache.iterdir()) == sorted(data.FILES)  # no temporary file left
+    assert all(data.sha256((cache / name).read_bytes()) == digest for name, digest in data.FILES.items())
 
 
 def test_damaged_cache_file_is_replaced_by_a_fresh_download(mirror_factory, tmp_path):

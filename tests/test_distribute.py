@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import CRASH_AFTER_EPOCH_2, write_mnist
-from mnist_ann import distribute
+from mnist_ann.app import distribute
 
 TWO_WORKERS = {"cluster": {"worker": ["127.0.0.1:1111", "127.0.0.1:2222"]}, "task": {"type": "worker", "index": 0}}
 WORKER_TIMEOUT_S = 300  # generous: two TensorFlow processes share two cores; a hung collective must not hang CI
@@ -156,11 +156,10 @@ MIRRORED_SCRIPT = textwrap.dedent(
     for whole, split in zip(batches, strategy.experimental_distribute_dataset(batches)):
         parts = strategy.experimental_local_results(split[0])
         print("rows", [int(p.shape[0]) for p in parts], "same", bool(np.array_equal(np.concatenate(parts), whole[0])))
-    data = (synthetic_digits(600, 0), synthetic_digits(200, 1))
-    for name, s in (("mirrored", strategy), ("default", "default")):
-        model, history, _ = train(data, "fast", seed=2, epochs=2, verbose=0, strategy=s)
-        print(name, history.history["loss"][-1], model.evaluate(
-            mnist_ann.preprocess(data[1][0]), mnist_ann.one_hot(data[1][1]), verbose=0)[0])
+    (x_train, y_train), (x_test, y_test) = synthetic_digits(600, 0), synthetic_digits(200, 1)
+    for name, s in (("mirrored", strategy), ("default", None)):
+        model, history, _ = train(x_train, y_train, "fast", seed=2, epochs=2, verbose=0, strategy=s)
+        print(name, history.history["loss"][-1], mnist_ann.evaluate(model, x_test, y_test)[0])
     """
 )
 

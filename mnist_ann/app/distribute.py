@@ -1,14 +1,18 @@
-"""tf.distribute strategies for training: one device, several GPUs, or several machines via TF_CONFIG."""
+"""tf.distribute strategies by name, TF_CONFIG checks, and which worker is the chief.
+
+TensorFlow is imported only inside make_strategy, so that `mnist-ann --help` answers at once.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 
-import tensorflow as tf
-
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 DEFAULT_STRATEGY = "auto"
+TF_CONFIG_FIX = (
+    'set it as {"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}'
+)
 
 
 class StrategyError(ValueError):
@@ -18,9 +22,8 @@ class StrategyError(ValueError):
 def read_tf_config(environ=os.environ) -> dict:
     """The cluster and this task from the TF_CONFIG environment variable, checked; StrategyError if unusable."""
     text = environ.get("TF_CONFIG")
-    fix = 'set it as {"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}'
     if not text:
-        raise StrategyError(f"--strategy multi-worker needs the TF_CONFIG environment variable; {fix}.")
+        raise StrategyError(f"--strategy multi-worker needs the TF_CONFIG environment variable; {TF_CONFIG_FIX}.")
     try:
         config = json.loads(text)
         cluster, task = config["cluster"], config["task"]
@@ -36,7 +39,7 @@ def read_tf_config(environ=os.environ) -> dict:
     except (ValueError, KeyError, TypeError):
         valid = False
     if not valid:
-        raise StrategyError(f"TF_CONFIG {text!r} is not a cluster with this task in it; {fix}.")
+        raise StrategyError(f"TF_CONFIG {text!r} is not a cluster with this task in it; {TF_CONFIG_FIX}.")
     return config
 
 
@@ -48,25 +51,7 @@ def is_chief_task(config: dict | None) -> bool:
     return task_type == "chief" or (task_type == "worker" and index == 0 and "chief" not in config["cluster"])
 
 
-class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
-    """TensorFlow's MultiWorkerMirroredStrategy, with a `reduce` that Keras 3's `fit` can call.
-
-    Keras 3 (through 3.15) asks this strategy to reduce a whole (x, y) batch at once, and to reduce
-    scalar metrics "along axis 0", and both raise with more than one worker (keras-team/keras#20585).
-    Reducing each tensor separately, and scalars across replicas only, is what Keras means by both.
-    """
-
-    def reduce(self, reduce_op, value, axis):
-        parent = super()
-
-        def reduce_one(v):
-            rank = self.experimental_local_results(v)[0].shape.rank
-            return parent.reduce(reduce_op, v, None if rank == 0 else axis)
-
-        return tf.nest.map_structure(reduce_one, value)
-
-
-def make_strategy(name: str = DEFAULT_STRATEGY) -> tf.distribute.Strategy:
+def make_strategy(name: str = DEFAULT_STRATEGY):
     """The tf.distribute strategy called `name`.
 
     "auto": MirroredStrategy when more than one GPU is visible, otherwise the default strategy;
@@ -76,6 +61,8 @@ def make_strategy(name: str = DEFAULT_STRATEGY) -> tf.distribute.Strategy:
     """
     if name not in STRATEGIES:
         raise StrategyError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}.")
+    import tensorflow as tf
+
     if name == "auto":
         name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "default"
     if name == "default":
@@ -83,15 +70,17 @@ def make_strategy(name: str = DEFAULT_STRATEGY) -> tf.distribute.Strategy:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     read_tf_config()
+    from mnist_ann.app.multi_worker import MultiWorkerMirroredStrategy
+
     return MultiWorkerMirroredStrategy()
 
 
-def strategy_name(strategy: tf.distribute.Strategy) -> str:
+def strategy_name(strategy) -> str:
     """The strategy's class name, e.g. "MirroredStrategy" (TensorFlow's default one: "DefaultDistributionStrategy")."""
     return type(strategy).__name__.lstrip("_")
 
 
-def describe(strategy: tf.distribute.Strategy, global_batch: int) -> str:
+def describe(strategy, global_batch: int) -> str:
     """One line: the strategy, its replicas, and how a global batch is split among them."""
     replicas = strategy.num_replicas_in_sync
     name = strategy_name(strategy)

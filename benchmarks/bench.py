@@ -1,28 +1,42 @@
-"""Benchmark: the `seed` and `fast` recipes alternated in one run, the arithmetic floor, inference, a peer."""
+"""Benchmark: the `seed` and `fast` recipes alternated in one run, the arithmetic floor, inference, a peer.
+
+    python benchmarks/bench.py --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
+        --summary mnist_ann/precomputed.json        (what `make bench` runs)
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
 
-from mnist_ann.data import preprocess, split_validation
+from mnist_ann.data import load_mnist, preprocess, split_validation
+from mnist_ann.evaluation import evaluate
 from mnist_ann.files import write_text_atomically
 from mnist_ann.precomputed import summarize_benchmark
-from mnist_ann.training import evaluate_test, get_recipe, train
+from mnist_ann.quiet import quiet_tensorflow
+from mnist_ann.recipes import get_recipe
 
-LAYERS = [(784, 128), (128, 32), (32, 10)]
+FLOPS_PER_MULTIPLY_ADD = 2
+MATMUL_SHAPE = (256, 784, 1024)  # a product of the size one training step multiplies: batch x pixels x units
+INFERENCE_BATCHES = (1, 1000)
 
 
-def flops_per_training_example() -> int:
-    """Multiply-adds x 2 for the forward pass, the weight gradients, and the input gradients of layers 2-3."""
-    macs = sum(i * o for i, o in LAYERS)
-    input_grad_macs = sum(i * o for i, o in LAYERS[1:])  # the pixels need no gradient
-    return 2 * (2 * macs + input_grad_macs)
+def flops_per_training_example(model) -> int:
+    """FLOPs one example costs a training step of `model`, counted from its Dense layers' kernels.
+
+    Forward: one multiply-add per weight. Backward: one per weight for the weight gradients, and one per
+    weight for the input gradients of every layer but the first (the pixels need no gradient).
+    """
+    kernels = [layer.kernel.shape for layer in model.layers if hasattr(layer, "kernel")]
+    weights = [int(rows) * int(cols) for rows, cols in kernels]
+    return FLOPS_PER_MULTIPLY_ADD * (2 * sum(weights) + sum(weights[1:]))
 
 
 def _peak_rss_reset() -> None:
@@ -50,8 +64,9 @@ def matmul_gflops(repeats: int = 30) -> float:
     """Median float32 matrix-multiply rate of this machine, in GFLOP/s, on a 256x784 @ 784x1024 product."""
     import tensorflow as tf
 
-    a = tf.random.stateless_uniform((256, 784), seed=[1, 2])
-    b = tf.random.stateless_uniform((784, 1024), seed=[3, 4])
+    rows, inner, cols = MATMUL_SHAPE
+    a = tf.random.stateless_uniform((rows, inner), seed=[1, 2])
+    b = tf.random.stateless_uniform((inner, cols), seed=[3, 4])
     product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
     product(a, b).numpy()
     times = []
@@ -59,7 +74,7 @@ def matmul_gflops(repeats: int = 30) -> float:
         start = time.perf_counter()
         product(a, b).numpy()
         times.append(time.perf_counter() - start)
-    return 2 * 256 * 784 * 1024 / statistics.median(times) / 1e9
+    return FLOPS_PER_MULTIPLY_ADD * rows * inner * cols / statistics.median(times) / 1e9
 
 
 def inference_rate(model, x: np.ndarray, batch: int, seconds: float = 1.0) -> float:
@@ -77,14 +92,16 @@ def inference_rate(model, x: np.ndarray, batch: int, seconds: float = 1.0) -> fl
     return batch / statistics.median(times)
 
 
-def run_recipe(data, name: str, seed: int) -> dict:
-    """Train one recipe on the full data for one seed; time, accuracy, peak memory."""
+def run_recipe(data, name: str, seed: int):
+    """Train one recipe on the full data for one seed: its time, accuracy and peak memory, and the model."""
+    from mnist_ann.training import train
+
     recipe = get_recipe(name)
+    (x_train, y_train), (x_test, y_test) = data
     _peak_rss_reset()
-    model, history, seconds = train(data, recipe, seed=seed, verbose=0)
-    (_, _), (x_test, y_test) = data
-    loss, accuracy = evaluate_test(model, x_test, y_test)
-    return {
+    model, _, seconds = train(x_train, y_train, recipe, seed=seed, verbose=0)
+    loss, accuracy = evaluate(model, x_test, y_test)
+    result = {
         "recipe": name,
         "seed": seed,
         "epochs": recipe.epochs,
@@ -93,8 +110,8 @@ def run_recipe(data, name: str, seed: int) -> dict:
         "test_accuracy": accuracy,
         "test_loss": loss,
         "peak_rss_mb": _peak_rss_mb(),
-        "model": model,
     }
+    return result, model
 
 
 def run_peer(data, seed: int, max_iter: int) -> dict:
@@ -138,14 +155,11 @@ def summarize(runs: list[dict]) -> dict:
 
 def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, peer_max_iter: int = 30, log=print) -> dict:
     """Run everything and return one JSON-ready dict."""
-    import keras
-    import tensorflow as tf
-
     runs = {"seed": [], "fast": []}
+    fast_model = None
 
     def record(name: str, seed: int):
-        result = run_recipe(data, name, seed)
-        model = result.pop("model")
+        result, model = run_recipe(data, name, seed)
         runs.setdefault(name, []).append(result)
         log(
             f"  {name:>9} seed {seed}: {result['train_seconds']:6.1f} s, "
@@ -155,22 +169,33 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, peer_max_iter: int
 
     for seed in range(seeds):
         order = ("seed", "fast") if seed % 2 == 0 else ("fast", "seed")  # alternate, so drift hits both
-        models = {name: record(name, seed) for name in order}
-    fast_model = models["fast"]  # inference is timed on a trained `fast` model
+        for name in order:
+            model = record(name, seed)
+            fast_model = model if name == "fast" else fast_model  # inference is timed on a trained `fast` model
     for seed in range(augmented_seeds):
         record("augmented", seed)
     peer = run_peer(data, 0, peer_max_iter)
     log(f"  sklearn peer: {peer['train_seconds']:.1f} s, test accuracy {peer['test_accuracy']:.4f}")
-
-    (x_train, _), _ = data
-    train_examples = len(split_validation(x_train, x_train)[0][0])
-    gflops = matmul_gflops()
-    flops_per_epoch = flops_per_training_example() * train_examples
-    floor_epoch = flops_per_epoch / (gflops * 1e9)
-    x = preprocess(x_train[:1000])
     summary = {name: summarize(r) for name, r in runs.items()}
     summary["sklearn_mlp"] = summarize([peer]) | {"recipe": peer["recipe"]}
-    fast_epoch = summary["fast"]["seconds_per_epoch"]["median"]
+    return _describe_machine() | {
+        "seeds": seeds,
+        "summary": summary,
+        "speedup_seed_over_fast": summary["seed"]["train_seconds"]["median"]
+        / summary["fast"]["train_seconds"]["median"],
+        **_floor(data, fast_model, summary["fast"]["seconds_per_epoch"]["median"]),
+        "inference_images_per_second": {
+            f"batch_{batch}": inference_rate(fast_model, preprocess(data[0][0][:1000]), batch)
+            for batch in INFERENCE_BATCHES
+        },
+        "runs": runs | {"sklearn_mlp": [peer]},
+    }
+
+
+def _describe_machine() -> dict:
+    import keras
+    import tensorflow as tf
+
     return {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {
@@ -180,19 +205,21 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, peer_max_iter: int
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
         },
-        "seeds": seeds,
-        "summary": summary,
-        "speedup_seed_over_fast": summary["seed"]["train_seconds"]["median"]
-        / summary["fast"]["train_seconds"]["median"],
+    }
+
+
+def _floor(data, model, fast_epoch_seconds: float) -> dict:
+    """The arithmetic floor of one epoch: the model's FLOPs over the training split at this machine's matmul rate."""
+    (x_train, y_train), _ = data
+    train_examples = len(split_validation(x_train, y_train)[0][0])
+    gflops = matmul_gflops()
+    flops_per_epoch = flops_per_training_example(model) * train_examples
+    floor_epoch = flops_per_epoch / (gflops * 1e9)
+    return {
         "matmul_gflops": gflops,
         "flops_per_epoch": flops_per_epoch,
         "floor_seconds_per_epoch": floor_epoch,
-        "fast_epoch_over_floor": fast_epoch / floor_epoch,
-        "inference_images_per_second": {
-            "batch_1": inference_rate(fast_model, x, 1),
-            "batch_1000": inference_rate(fast_model, x, 1000),
-        },
-        "runs": runs | {"sklearn_mlp": [peer]},
+        "fast_epoch_over_floor": fast_epoch_seconds / floor_epoch,
     }
 
 
@@ -227,10 +254,21 @@ def format_table(result: dict) -> str:
     return "\n".join(rows)
 
 
-def main(args) -> int:
-    from mnist_ann.data import load_mnist
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per recipe (default: %(default)s)")
+    parser.add_argument("--augmented-seeds", type=int, default=0, help="also train `augmented` this often (default: 0)")
+    parser.add_argument("--peer-epochs", type=int, default=30, help="max epochs of scikit-learn's MLP (default: 30)")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_ANN_DATA_DIR, else the cache)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON (default: not written)")
+    parser.add_argument("--summary", metavar="PATH", help="also write the summary the notebook shows (default: not)")
+    return parser.parse_args(argv)
 
-    data = load_mnist(args.data_dir, verify=not args.no_verify)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    quiet_tensorflow()
+    data = load_mnist(args.data_dir)
     print(f"benchmarking on {os.cpu_count()} CPU cores, {args.seeds} seed(s)")
     result = benchmark(data, seeds=args.seeds, augmented_seeds=args.augmented_seeds, peer_max_iter=args.peer_epochs)
     table = format_table(result)
@@ -242,3 +280,7 @@ def main(args) -> int:
         write_text_atomically(args.summary, json.dumps(summarize_benchmark(result), indent=2) + "\n")
         print(f"wrote {args.summary}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

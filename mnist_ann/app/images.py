@@ -8,9 +8,12 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mnist_ann.files import replaced_atomically
+
 # Far beyond any phone photo (about 50 MP): larger files are refused before decoding (decompression bombs).
 MAX_PIXELS = 80_000_000
 INK_THRESHOLD = 0.2  # share of the ink range above which a pixel counts as ink when cropping
+TOP_K = 3  # predict reports the most probable digit and the two after it
 
 
 class ImageInputError(Exception):
@@ -83,3 +86,36 @@ def digit_to_mnist(image: Image.Image) -> np.ndarray:
     field = np.zeros((28, 28), dtype=np.float32)
     field[top : top + box.shape[0], left : left + box.shape[1]] = box
     return np.clip(field, 0.0, 1.0)
+
+
+def predict_images(model, paths, on_error=None) -> tuple[list[dict], list[np.ndarray]]:
+    """Each readable image's digit, probability and top 3, in one forward pass; the others get an "error" entry.
+
+    Returns the results in the order of `paths`, and the 28x28 inputs the model saw; `on_error` is called
+    with each ImageInputError as it happens.
+    """
+    results, inputs = [], []
+    for path in paths:
+        try:
+            inputs.append(load_digit(path))
+            results.append({"image": str(path)})
+        except ImageInputError as exc:
+            if on_error is not None:
+                on_error(exc)
+            results.append({"image": str(path), "error": str(exc)})
+    if inputs:
+        probabilities = model.predict(np.stack(inputs).reshape(len(inputs), -1), verbose=0)
+        good = [result for result in results if "error" not in result]
+        for result, p in zip(good, probabilities, strict=True):
+            top = np.argsort(-p)[:TOP_K]
+            result["digit"] = int(top[0])
+            result["probability"] = float(p[top[0]])
+            result["top3"] = [{"digit": int(d), "probability": float(p[d])} for d in top]
+    return results, inputs
+
+
+def save_strip(inputs: list[np.ndarray], path: str | os.PathLike) -> None:
+    """Save 28x28 inputs side by side as one PNG, through a temporary file renamed into place."""
+    strip = (np.concatenate(inputs, axis=1) * 255).round().astype(np.uint8)
+    with replaced_atomically(path) as tmp:
+        Image.fromarray(strip).save(tmp, format="PNG")

@@ -1,0 +1,71 @@
+"""The recipes, the schedule, and that training learns, repeats exactly and logs one line per epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mnist_ann
+from conftest import synthetic_digits
+from mnist_ann.recipes import RECIPES, Recipe
+from mnist_ann.training import learning_rate_schedule
+
+
+def test_cosine_schedule_starts_at_the_peak_and_decays_to_zero():
+    recipe = RECIPES["fast"]
+    schedule = learning_rate_schedule(recipe, train_size=54_000)
+    steps = recipe.epochs * 211  # 54,000 / 256 rounded up
+    assert float(schedule(0)) == pytest.approx(recipe.learning_rate)
+    assert float(schedule(steps // 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
+    assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
+    assert learning_rate_schedule(RECIPES["seed"], 54_000) == 1e-3
+
+
+def _tiny_data(n_train=400, n_test=100):
+    return synthetic_digits(n_train, seed=1), synthetic_digits(n_test, seed=2)
+
+
+def test_train_takes_the_training_split_and_holds_out_its_last_tenth(monkeypatch):
+    seen = {}
+    real_fit = mnist_ann.training.fit
+
+    def spy(model, fit_split, val_split, *args, **kwargs):
+        seen["fit"], seen["val"] = len(fit_split[0]), len(val_split[0])
+        return real_fit(model, fit_split, val_split, *args, **kwargs)
+
+    monkeypatch.setattr(mnist_ann.training, "fit", spy)
+    (x, y), _ = _tiny_data()
+    mnist_ann.train(x, y, "fast", epochs=1, verbose=0)
+    assert seen == {"fit": 360, "val": 40}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_each_recipe_trains_on_tiny_data_and_keeps_the_architecture(name):
+    recipe = Recipe(**{**RECIPES[name].__dict__, "steps_per_execution": 1})
+    (x, y), _ = _tiny_data()
+    model, history, seconds = mnist_ann.train(x, y, recipe, seed=0, epochs=1, verbose=0)
+    assert model.count_params() == 104_938
+    assert len(history.history["loss"]) == 1 and "val_accuracy" in history.history
+    assert seconds > 0
+
+
+def test_training_learns_and_repeats_exactly_with_the_same_seed():
+    (x, y), (x_test, y_test) = _tiny_data()
+    runs = []
+    for _ in range(2):
+        model, history, _ = mnist_ann.train(x, y, "fast", seed=3, epochs=3, verbose=0)
+        runs.append((history.history, [w.copy() for w in model.get_weights()]))
+    assert runs[0][0] == runs[1][0]
+    assert len(runs[0][1]) == len(runs[1][1]) == 6  # kernel and bias of three layers
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    predicted = model.predict(mnist_ann.preprocess(x_test), verbose=0).argmax(axis=1)
+    assert (predicted == y_test).mean() > 0.9  # the synthetic classes are easy; chance is 0.1
+
+
+def test_compact_log_prints_one_line_per_epoch(capsys):
+    (x, y), _ = _tiny_data()
+    mnist_ann.train(x, y, "fast", seed=0, epochs=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 1/2  loss ") and "val_accuracy" in lines[1]
