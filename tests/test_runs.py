@@ -111,3 +111,16 @@ def test_load_model_checks_shape(tmp_path):
     small.save(tmp_path / "small.keras")
     with pytest.raises(RunFolderError, match="not 784 pixels in and 10 digit probabilities out"):
         load_model(str(tmp_path / "small.keras"))
+
+
+def test_a_clash_is_reported_before_tensorflow_loads(tmp_path):
+    probe = (
+        "import sys\n"
+        "from mnist_ann.app.cli import main\n"
+        f"code = main(['train', '--out', {str(tmp_path / 'run')!r}])\n"
+        "print(code, 'tensorflow' in sys.modules)\n"
+    )
+    with RunFolder.create(str(tmp_path / "run"), "fast"):  # another process is training there
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "2 False", result.stderr
+    assert "is in use: another train process is writing this run" in result.stderr

@@ -12,6 +12,7 @@ import json
 import sys
 
 from mnist_ann.app.distribute import DEFAULT_STRATEGY, STRATEGIES
+from mnist_ann.quiet import quiet_tensorflow
 from mnist_ann.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 
 EXIT_ERROR = 2  # bad input: one sentence on stderr, nothing written
@@ -108,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_ann.app.images import ImageInputError
     from mnist_ann.app.runs import RunFolderError
     from mnist_ann.data import MnistDataError
-    from mnist_ann.quiet import quiet_tensorflow
 
-    quiet_tensorflow()  # after parsing: --help answers without loading TensorFlow
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
     try:
         return commands[args.command](args)
@@ -136,8 +135,9 @@ def cmd_train(args) -> int:
     tf_config = read_tf_config() if args.strategy == "multi-worker" else None
     if tf_config and not args.out:
         raise UsageError("--strategy multi-worker needs --out, the same run folder on every worker; add --out DIR.")
-    # The folder is claimed (and locked) before TensorFlow does any work, so a clash is reported at once.
+    # The folder is claimed (and locked) before TensorFlow loads, so a clash is reported at once.
     folder = RunFolder.create(args.out, recipe.name) if is_chief_task(tf_config) else RunFolder.follow(args.out)
+    quiet_tensorflow()
     with folder:
         try:
             return _train_into(folder, recipe, args, tf_config)
@@ -212,6 +212,7 @@ def _metrics(recipe, seed: int, strategy, seconds: float, loss: float, accuracy:
 
 
 def cmd_evaluate(args) -> int:
+    quiet_tensorflow()
     from mnist_ann.app.runs import load_model
     from mnist_ann.data import load_mnist, preprocess
     from mnist_ann.evaluation import evaluate, format_report, per_class_report
@@ -234,6 +235,7 @@ def _report_bad_image(error: Exception) -> None:
 
 
 def cmd_predict(args) -> int:
+    quiet_tensorflow()
     from mnist_ann.app.images import predict_images, save_strip
     from mnist_ann.app.runs import load_model
 
