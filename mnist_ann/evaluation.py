@@ -8,12 +8,12 @@ from sklearn.metrics import classification_report, confusion_matrix
 from mnist_ann.data import one_hot, preprocess
 
 DIGITS = list(range(10))
-TEST_BATCH = 1000  # large: evaluation keeps no gradients
+EVAL_BATCH = 1000  # validation and test batches: large, since evaluating keeps no gradients
 
 
 def evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Loss and accuracy of a compiled `model` on uint8 images and digit labels, preprocessed as for training."""
-    loss, accuracy = model.evaluate(preprocess(images), one_hot(labels), batch_size=TEST_BATCH, verbose=0)
+    loss, accuracy = model.evaluate(preprocess(images), one_hot(labels), batch_size=EVAL_BATCH, verbose=0)
     return float(loss), float(accuracy)
 
 

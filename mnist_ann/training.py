@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from mnist_ann.augment import augment_batch
 from mnist_ann.data import one_hot, preprocess, split_validation
+from mnist_ann.evaluation import EVAL_BATCH
 from mnist_ann.model import build_model, compile_model
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
 # Augmentation seeds are [seed, AUGMENT_STREAM + global step], shuffle seeds [seed, epoch]: the offset keeps the two
 # streams of stateless random numbers apart for any run shorter than 2**40 epochs.
 AUGMENT_STREAM = 1 << 40
-VALIDATION_BATCH = 1000  # validation and test batches: large, since no gradients are kept
 
 
 def learning_rate_schedule(recipe: Recipe, train_size: int):
@@ -134,7 +134,7 @@ def fit(
     data = EpochDataset(x, y, recipe.batch_size, seed=seed, augment=recipe.augment)
     val = None
     if validation is not None:
-        val = tf.data.Dataset.from_tensor_slices(validation).batch(VALIDATION_BATCH).with_options(in_memory_options())
+        val = tf.data.Dataset.from_tensor_slices(validation).batch(EVAL_BATCH).with_options(in_memory_options())
     callbacks = [data.callback, *callbacks]
     if verbose == "compact":
         callbacks.append(EpochLog())

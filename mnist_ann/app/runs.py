@@ -18,7 +18,6 @@ HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"  # written last: its presence marks the run finished
 BACKUP_DIR = "backup"  # Keras's BackupAndRestore state; removed by Keras when training ends
 LOCK_FILE = ".lock"  # held by the one process that trains in the folder
-INPUT_SIZE, NUM_CLASSES = 784, 10
 
 
 class RunFolderError(Exception):
@@ -148,6 +147,8 @@ def _new_folder(recipe_name: str) -> Path:
 def load_model(path: str):
     """Load a saved 784-input, 10-class Keras model in safe mode (no code from the file runs)."""
     import keras
+
+    from mnist_ann.model import INPUT_SIZE, NUM_CLASSES
 
     file = Path(path)
     if not file.is_file():
