@@ -43,7 +43,8 @@ _WHERE = {
     "precomputed": ("precomputed_results",),
     "quiet": ("quiet_tensorflow",),
     "recipes": ("RECIPES", "Recipe", "get_recipe"),
-    "training": ("EpochDataset", "EpochLog", "fit", "learning_rate_schedule", "set_seed", "train"),
+    "epochs": ("EpochBatches", "Network"),
+    "training": ("EpochLog", "fit", "learning_rate_schedule", "set_seed", "train"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 

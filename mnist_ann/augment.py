@@ -1,46 +1,110 @@
-"""On-the-fly augmentation: small random rotations, scalings and shifts of the 28x28 digits."""
+"""Augmentation of flattened 28x28 digits: one-pixel shifts (cheap), and elastic distortion with small affine moves.
+
+Both draw their randomness with stateless random ops from a seed tensor of shape [2], so the same seed always
+gives the same images: a resumed run sees exactly what an uninterrupted one saw.
+"""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
-MAX_DEGREES = 12.0
-MAX_SCALE = 0.12  # zoom by up to +-12%
-MAX_SHIFT = 2.5  # pixels, each direction
 SIDE = 28  # the images are SIDE x SIDE pixels
+PIXELS = SIDE * SIDE
 CENTER = (SIDE - 1) / 2  # the middle of the image in pixel coordinates: the pivot of rotations and zooms
 
+# The nine moves of `shift_batch`: (rows, columns) in {-1, 0, 1}^2; move 4 leaves the image as it is.
+MOVES = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+PAD = SIDE + 1  # one row and one column: the farthest a move reaches in the flattened image
 
-def augment_batch(x: tf.Tensor, seed: tf.Tensor, strength: float = 1.0) -> tf.Tensor:
-    """Randomly rotate, scale and shift a batch of flattened 28x28 images; same shape, dtype and 0-1 range.
 
-    `strength` scales every limit (1.0: up to 12 degrees, 12% zoom and 2.5 pixels of shift).
-    One affine map per image (TensorFlow's projective-transform op, bilinear), drawn with stateless
-    random ops from `seed` (shape [2]) so that a seeded run repeats exactly.
+def _move_masks() -> np.ndarray:
+    """[9, 784] uint8: 1 where a pixel moved by MOVES[k] came from inside the image, 0 where it came from outside."""
+    rows, cols = np.divmod(np.arange(PIXELS), SIDE)
+    return np.stack(
+        [((0 <= rows - dy) & (rows - dy < SIDE) & (0 <= cols - dx) & (cols - dx < SIDE)) for dy, dx in MOVES]
+    ).astype(np.uint8)
+
+
+def shift_batch(x: tf.Tensor, moves: tf.Tensor) -> tf.Tensor:
+    """Move each flattened image of `x` by MOVES[moves[i]] pixels, filling with 0; same shape and dtype.
+
+    In the flattened image a move by (dy, dx) is an offset of 28 * dy + dx, so the nine moved copies of a batch
+    are nine slices of one zero-padded row; a mask clears the pixels that a sideways move carries across a row
+    end. No per-pixel gather: this costs about as much as reading the batch a few times.
+    """
+    padded = tf.pad(x, [[0, 0], [PAD, PAD]])
+    copies = tf.stack([padded[:, PAD - (SIDE * dy + dx) : PAD - (SIDE * dy + dx) + PIXELS] for dy, dx in MOVES], axis=1)
+    chosen = tf.gather(copies, moves, batch_dims=1)
+    return chosen * tf.gather(tf.constant(_move_masks(), dtype=x.dtype), moves)
+
+
+def random_moves(n, seed: tf.Tensor) -> tf.Tensor:
+    """n move numbers for shift_batch, uniform over the nine moves, from a stateless seed."""
+    return tf.random.stateless_uniform([n], seed, maxval=len(MOVES), dtype=tf.int32)
+
+
+def _gaussian_kernel(sigma: float) -> np.ndarray:
+    radius = math.ceil(3 * sigma)
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel = np.exp(-0.5 * (t / sigma) ** 2)
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def _smooth_field(n, seed: tf.Tensor, sigma: float) -> tf.Tensor:
+    """[n, 28, 28, 2] random displacements: uniform in [-1, 1] per pixel, then Gaussian-blurred (Simard et al.)."""
+    field = tf.random.stateless_uniform([n, SIDE, SIDE, 2], seed, -1.0, 1.0)
+    kernel = tf.constant(_gaussian_kernel(sigma))
+    size = kernel.shape[0]
+    rows = tf.tile(tf.reshape(kernel, [size, 1, 1, 1]), [1, 1, 2, 1])
+    cols = tf.tile(tf.reshape(kernel, [1, size, 1, 1]), [1, 1, 2, 1])
+    field = tf.nn.depthwise_conv2d(field, rows, [1, 1, 1, 1], "SAME")
+    return tf.nn.depthwise_conv2d(field, cols, [1, 1, 1, 1], "SAME")
+
+
+def distort_batch(
+    x: tf.Tensor,
+    seed: tf.Tensor,
+    *,
+    alpha: float = 34.0,
+    sigma: float = 4.0,
+    degrees: float = 10.0,
+    zoom: float = 0.1,
+    shift: float = 2.0,
+) -> tf.Tensor:
+    """Elastic distortion (Simard et al., 2003) plus a random rotation, zoom and shift of each flattened image.
+
+    `x` holds float images in 0-1, shape [n, 784]. Each output pixel samples the input bilinearly at its own
+    position moved by a smooth random field (uniform noise blurred with a Gaussian of `sigma` pixels, scaled by
+    `alpha`) and by one affine map per image (rotation up to `degrees`, zoom up to `zoom`, shift up to `shift`
+    pixels). Same shape, dtype and 0-1 range; outside the image counts as 0.
     """
     n = tf.shape(x)[0]
-    seeds = tf.random.experimental.stateless_split(seed, 4)
-    angle = tf.random.stateless_uniform([n], seeds[0], -1.0, 1.0) * (strength * MAX_DEGREES * math.pi / 180)
-    scale = 1.0 + strength * tf.random.stateless_uniform([n], seeds[1], -MAX_SCALE, MAX_SCALE)
-    dx = strength * tf.random.stateless_uniform([n], seeds[2], -MAX_SHIFT, MAX_SHIFT)
-    dy = strength * tf.random.stateless_uniform([n], seeds[3], -MAX_SHIFT, MAX_SHIFT)
-    # The op maps each output pixel back to an input pixel: input = R(-angle) (output - c) / scale + c - shift.
-    c = CENTER
-    a0, a1 = tf.cos(angle) / scale, -tf.sin(angle) / scale
-    b0, b1 = tf.sin(angle) / scale, tf.cos(angle) / scale
-    a2 = c - a0 * c - a1 * c - dx
-    b2 = c - b0 * c - b1 * c - dy
-    zeros = tf.zeros_like(a0)
-    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    images = tf.reshape(x, [n, SIDE, SIDE, 1])
-    moved = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=[SIDE, SIDE],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
-    return tf.clip_by_value(tf.reshape(moved, [n, SIDE * SIDE]), 0.0, 1.0)
+    seeds = tf.random.experimental.stateless_split(seed, 5)
+    angle = tf.random.stateless_uniform([n, 1], seeds[0], -1.0, 1.0) * (degrees * math.pi / 180)
+    scale = 1.0 + tf.random.stateless_uniform([n, 1], seeds[1], -zoom, zoom)
+    offset = tf.random.stateless_uniform([n, 2], seeds[2], -shift, shift)
+    field = alpha * tf.reshape(_smooth_field(n, seeds[3], sigma), [n, PIXELS, 2])
+    rows, cols = np.divmod(np.arange(PIXELS, dtype=np.float32), SIDE)
+    r, c = rows - CENTER, cols - CENTER
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    src_r = cos * r - sin * c + CENTER + offset[:, :1] + field[..., 0]
+    src_c = sin * r + cos * c + CENTER + offset[:, 1:] + field[..., 1]
+    return tf.clip_by_value(_bilinear(x, src_r, src_c), 0.0, 1.0)
+
+
+def _bilinear(x: tf.Tensor, src_r: tf.Tensor, src_c: tf.Tensor) -> tf.Tensor:
+    """Sample each image of x ([n, 784]) at [n, 784] row and column positions; 0 outside the image."""
+    n = tf.shape(x)[0]
+    side = SIDE + 2  # one pixel of zeros around the image: positions outside read 0
+    padded = tf.reshape(tf.pad(tf.reshape(x, [n, SIDE, SIDE]), [[0, 0], [1, 1], [1, 1]]), [-1])
+    src_r = tf.clip_by_value(src_r + 1.0, 0.0, side - 1.001)
+    src_c = tf.clip_by_value(src_c + 1.0, 0.0, side - 1.001)
+    r0, c0 = tf.floor(src_r), tf.floor(src_c)
+    fr, fc = src_r - r0, src_c - c0
+    base = tf.range(n)[:, None] * (side * side) + tf.cast(r0, tf.int32) * side + tf.cast(c0, tf.int32)
+    top = (1 - fc) * tf.gather(padded, base) + fc * tf.gather(padded, base + 1)
+    bottom = (1 - fc) * tf.gather(padded, base + side) + fc * tf.gather(padded, base + side + 1)
+    return (1 - fr) * top + fr * bottom

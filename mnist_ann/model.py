@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import keras
 
+from mnist_ann.epochs import Network
+
 INPUT_SIZE = 28 * 28
 NUM_CLASSES = 10
 
 
-def build_model() -> keras.Sequential:
+def build_model() -> Network:
     """The 784-128-32-10 feed-forward network (104,938 trainable parameters), not yet compiled."""
-    return keras.Sequential(
+    return Network(
         [
             keras.Input(shape=(INPUT_SIZE,), name="pixels"),
             keras.layers.Dense(128, activation="relu", name="hidden_1"),
@@ -21,19 +23,17 @@ def build_model() -> keras.Sequential:
     )
 
 
-def compile_model(
-    model: keras.Model,
-    learning_rate=1e-3,
-    *,
-    jit_compile: bool | str = "auto",
-    steps_per_execution: int = 1,
-) -> keras.Model:
+def compile_model(model: keras.Model, learning_rate=1e-3, *, label_smoothing: float = 0.0) -> keras.Model:
     """Compile with Adam, categorical cross-entropy and accuracy; `learning_rate` may be a schedule."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
     )
     return model
+
+
+def portable_copy(model: keras.Model) -> keras.Sequential:
+    """A plain keras.Sequential sharing `model`'s layers: a .keras file of it loads wherever Keras does,
+    without mnist_ann installed."""
+    return keras.Sequential([keras.Input(shape=(INPUT_SIZE,), name="pixels"), *model.layers], name=model.name)

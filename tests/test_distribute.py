@@ -147,12 +147,13 @@ MIRRORED_SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from conftest import synthetic_digits
-    from mnist_ann.training import EpochDataset, train
+    from mnist_ann.epochs import EpochBatches
+    from mnist_ann.training import train
 
     x, y = synthetic_digits(600, 0)
     x = mnist_ann.preprocess(x)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    batches = EpochDataset(x, y, 256, seed=5, augment=0.5).dataset
+    batches = EpochBatches(x, mnist_ann.one_hot(y), 256, seed=5, augment="shift").dataset
     for whole, split in zip(batches, strategy.experimental_distribute_dataset(batches)):
         parts = strategy.experimental_local_results(split[0])
         print("rows", [int(p.shape[0]) for p in parts], "same", bool(np.array_equal(np.concatenate(parts), whole[0])))

@@ -55,15 +55,20 @@ def test_misclassified_lists_the_most_confident_mistakes_first():
 
 
 class _Fixed:
-    """A stand-in compiled model that reports what it was given, to check evaluate's preprocessing."""
+    """A stand-in model with fixed answers that records what it was given, to check evaluate's arithmetic."""
 
-    def evaluate(self, x, y, batch_size, verbose):
-        self.seen = (x.dtype, x.shape, float(x.max()), y.shape)
-        return 0.25, 0.75
+    def predict(self, x, batch_size, verbose):
+        self.seen = (x.dtype, x.shape, float(x.max()))
+        answers = np.zeros((3, 10), np.float32)
+        answers[0, [0, 1, 2]] = 0.3, 0.5, 0.2  # true 1: right, p = 0.5
+        answers[1, [2, 5]] = 0.25, 0.75  # true 2: wrong (5), p = 0.25
+        answers[2, 3] = 1.0  # true 3: right, p = 1
+        return answers
 
 
-def test_evaluate_preprocesses_images_and_labels_like_training():
+def test_evaluate_preprocesses_images_and_scores_plain_cross_entropy_and_accuracy():
     model = _Fixed()
     loss, accuracy = mnist_ann.evaluate(model, np.full((3, 28, 28), 255, dtype=np.uint8), np.array([1, 2, 3]))
-    assert (loss, accuracy) == (0.25, 0.75)
-    assert model.seen == (np.float32, (3, 784), 1.0, (3, 10))
+    assert loss == pytest.approx(-(np.log(0.5) + np.log(0.25) + np.log(1.0)) / 3)
+    assert accuracy == pytest.approx(2 / 3)
+    assert model.seen == (np.float32, (3, 784), 1.0)

@@ -22,4 +22,7 @@ def test_compile_uses_adam_categorical_crossentropy_and_accuracy():
     model = mnist_ann.compile_model(mnist_ann.build_model(), 1e-3)
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)  # stored as float32
-    assert model.loss == "categorical_crossentropy"
+    assert isinstance(model.loss, keras.losses.CategoricalCrossentropy)
+    assert model.loss.get_config()["label_smoothing"] == 0.0
+    smoothed = mnist_ann.compile_model(mnist_ann.build_model(), 1e-3, label_smoothing=0.1)
+    assert smoothed.loss.get_config()["label_smoothing"] == pytest.approx(0.1)

@@ -90,9 +90,10 @@ class RunFolder:
     def save(self, model, metrics: dict) -> None:
         """Write model.keras and the curves, then metrics.json last; each through a temporary file."""
         from mnist_ann import plots
+        from mnist_ann.model import portable_copy
 
         with replaced_atomically(self.path / MODEL_FILE) as tmp:
-            model.save(tmp)
+            portable_copy(model).save(tmp)  # a plain Sequential: loads without mnist_ann
         history = self.history()
         for metric in ("accuracy", "loss"):
             plots.plt.close(plots.plot_history(history, metric, self.path / f"{metric}Plot.png"))

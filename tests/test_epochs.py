@@ -1,0 +1,102 @@
+"""EpochBatches are keyed by (seed, epoch); a whole-epoch call trains exactly like one call per batch."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+import mnist_ann
+from conftest import synthetic_digits
+from mnist_ann.epochs import EpochBatches
+from mnist_ann.model import build_model, compile_model, portable_copy
+
+
+@pytest.fixture
+def tiny():
+    images, labels = synthetic_digits(300, seed=4)
+    return mnist_ann.preprocess(images), mnist_ann.one_hot(labels)
+
+
+def _epoch(batches: EpochBatches, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    batches.epoch.assign(epoch)
+    order = batches.order()
+    parts = [batches.batch(order, step) for step in range(batches.steps)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
+def test_batches_depend_only_on_seed_and_epoch(tiny, augment):
+    x, y = tiny
+    first = EpochBatches(x, y, 64, seed=1, augment=augment)
+    again = EpochBatches(x, y, 64, seed=1, augment=augment)  # a resumed run builds its batches anew
+    epoch_2 = _epoch(first, 2)
+    _epoch(again, 0)  # whatever came before...
+    np.testing.assert_array_equal(_epoch(again, 2)[0], epoch_2[0])  # ...epoch 2 is epoch 2
+    assert not np.array_equal(_epoch(first, 3)[0], epoch_2[0])
+    assert not np.array_equal(_epoch(EpochBatches(x, y, 64, seed=2, augment=augment), 2)[0], epoch_2[0])
+
+
+@pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
+def test_an_epoch_covers_every_example_once_with_its_own_label(tiny, augment):
+    x, y = tiny
+    images, labels = _epoch(EpochBatches(x, y, 64, seed=1, augment=augment), 1)
+    assert images.shape == x.shape and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
+    # Augmentation never changes a label: the epoch's labels are the data's labels, reordered.
+    np.testing.assert_array_equal(np.sort(labels.argmax(1)), np.sort(y.argmax(1)))
+    if augment == "none":  # un-augmented, every image appears exactly once, next to its label
+        rows = {row.tobytes(): label for row, label in zip(x, y.argmax(1), strict=True)}
+        assert sorted(rows[r.tobytes()] for r in images) == sorted(y.argmax(1))
+
+
+def _train(x, y, loop: str, epochs: int = 2):
+    keras.utils.set_random_seed(0)
+    model = compile_model(build_model(), 3e-3, label_smoothing=0.1)
+    batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift", loop=loop)
+    history = model.fit(batches, epochs=epochs, validation_data=(x[270:], y[270:]), verbose=0)
+    return model, history.history
+
+
+def test_a_whole_epoch_per_call_trains_like_one_call_per_batch(tiny):
+    x, y = tiny
+    epoch_model, epoch_history = _train(x, y, "epoch")
+    step_model, step_history = _train(x, y, "step")
+    for a, b in zip(epoch_model.get_weights(), step_model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert epoch_history.keys() == step_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key, values in epoch_history.items():
+        np.testing.assert_allclose(values, step_history[key], rtol=1e-4, err_msg=key)
+    assert epoch_history["accuracy"][-1] > epoch_history["accuracy"][0]
+
+
+def test_fit_without_epoch_batches_is_keras_fit(tiny):
+    x, y = tiny
+    model = compile_model(build_model())
+    history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    with pytest.raises(ValueError, match="takes no y"):
+        model.fit(EpochBatches(x, y, 50), y)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"augment": "rotate"}, "unknown augment 'rotate'"), ({"loop": "batch"}, "unknown loop 'batch'")],
+)
+def test_bad_choices_are_named(tiny, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        EpochBatches(*tiny, 32, **kwargs)
+    with pytest.raises(ValueError, match="as many labels as images"):
+        EpochBatches(tiny[0], tiny[1][:-1], 32)
+
+
+def test_the_saved_model_is_a_plain_sequential_that_loads_without_mnist_ann(tmp_path, tiny):
+    model = build_model()
+    path = tmp_path / "model.keras"
+    portable_copy(model).save(path)
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    assert config["class_name"] == "Sequential" and config["module"] == "keras"
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict(tiny[0][:5], verbose=0), model.predict(tiny[0][:5], verbose=0))
