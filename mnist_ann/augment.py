@@ -68,18 +68,19 @@ def distort_batch(
     x: tf.Tensor,
     seed: tf.Tensor,
     *,
-    alpha: float = 34.0,
+    alpha: float = 20.0,
     sigma: float = 4.0,
-    degrees: float = 10.0,
-    zoom: float = 0.1,
-    shift: float = 2.0,
+    degrees: float = 8.0,
+    zoom: float = 0.08,
+    shift: float = 1.5,
 ) -> tf.Tensor:
     """Elastic distortion (Simard et al., 2003) plus a random rotation, zoom and shift of each flattened image.
 
     `x` holds float images in 0-1, shape [n, 784]. Each output pixel samples the input bilinearly at its own
     position moved by a smooth random field (uniform noise blurred with a Gaussian of `sigma` pixels, scaled by
     `alpha`) and by one affine map per image (rotation up to `degrees`, zoom up to `zoom`, shift up to `shift`
-    pixels). Same shape, dtype and 0-1 range; outside the image counts as 0.
+    pixels). Same shape, dtype and 0-1 range; outside the image counts as 0. The defaults are milder than Simard's
+    (alpha 34): on the validation set this small network did better with alpha 20 and gentle affine moves.
     """
     n = tf.shape(x)[0]
     seeds = tf.random.experimental.stateless_split(seed, 5)
