@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import keras
 
+from mnist_ann.augment import PIXELS
 from mnist_ann.epochs import Network
 
-INPUT_SIZE = 28 * 28
+INPUT_SIZE = PIXELS  # one input per pixel of the flattened 28x28 image
 NUM_CLASSES = 10
 
 
