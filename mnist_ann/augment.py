@@ -28,22 +28,25 @@ def _move_masks() -> np.ndarray:
     ).astype(np.uint8)
 
 
-def shift_batch(x: tf.Tensor, moves: tf.Tensor) -> tf.Tensor:
-    """Move each flattened image of `x` by MOVES[moves[i]] pixels, filling with 0; same shape and dtype.
+def shift_batch(x: tf.Tensor) -> tf.Tensor:
+    """Move the images of `x` (flattened, [n, 784]) by one pixel or none, filling with 0; same shape and dtype.
 
-    In the flattened image a move by (dy, dx) is an offset of 28 * dy + dx, so the nine moved copies of a batch
-    are nine slices of one zero-padded row; a mask clears the pixels that a sideways move carries across a row
-    end. No per-pixel gather: this costs about as much as reading the batch a few times.
+    The batch is cut into nine near-equal runs of consecutive images, and run k is moved by MOVES[k]. Fed a
+    shuffled batch, that gives every image a random move, with the nine moves equally often. In the flattened
+    image a move by (dy, dx) is an offset of 28 * dy + dx, so each run is a slice of the zero-padded batch; a
+    mask clears the pixels a sideways move carries across a row end. No per-pixel gather: this costs about as
+    much as copying the batch a few times.
     """
-    padded = tf.pad(x, [[0, 0], [PAD, PAD]])
-    copies = tf.stack([padded[:, PAD - (SIDE * dy + dx) : PAD - (SIDE * dy + dx) + PIXELS] for dy, dx in MOVES], axis=1)
-    chosen = tf.gather(copies, moves, batch_dims=1)
-    return chosen * tf.gather(tf.constant(_move_masks(), dtype=x.dtype), moves)
-
-
-def random_moves(n, seed: tf.Tensor) -> tf.Tensor:
-    """n move numbers for shift_batch, uniform over the nine moves, from a stateless seed."""
-    return tf.random.stateless_uniform([n], seed, maxval=len(MOVES), dtype=tf.int32)
+    n = tf.shape(x)[0]
+    bounds = tf.range(len(MOVES) + 1) * n // len(MOVES)
+    runs = tf.split(tf.pad(x, [[0, 0], [PAD, PAD]]), bounds[1:] - bounds[:-1], num=len(MOVES))
+    masks = _move_masks()
+    moved = []
+    for k, (run, (dy, dx)) in enumerate(zip(runs, MOVES, strict=True)):
+        start = PAD - (SIDE * dy + dx)
+        run = run[:, start : start + PIXELS]
+        moved.append(run if dx == 0 else run * tf.constant(masks[k], dtype=x.dtype))  # dx = 0 wraps no row end
+    return tf.concat(moved, axis=0)
 
 
 def _gaussian_kernel(sigma: float) -> np.ndarray:

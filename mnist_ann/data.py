@@ -128,9 +128,14 @@ def _parse_split(raw: dict, paths: dict, images: str, labels: str) -> tuple[np.n
     return x, y
 
 
+# 1/255 in float32. Pixels are scaled by multiplying with it, here and inside TensorFlow graphs alike: a graph
+# rewrites x / 255 into x * (1/255), which differs from NumPy's x / 255 in the last bit for half the pixel values.
+PIXEL_SCALE = np.float32(1 / 255)
+
+
 def normalize(images: np.ndarray) -> np.ndarray:
     """Scale uint8 pixels from 0-255 to float32 in 0-1."""
-    return images.astype(np.float32) / 255.0
+    return images.astype(np.float32) * PIXEL_SCALE
 
 
 def flatten(images: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_ann.augment import distort_batch, random_moves, shift_batch
+from mnist_ann.augment import distort_batch, shift_batch
+from mnist_ann.data import PIXEL_SCALE
 
 AUGMENTS = ("none", "shift", "elastic")
 LOOPS = ("epoch", "step")
@@ -35,14 +36,20 @@ def in_memory_options() -> tf.data.Options:
     return options
 
 
+def _as_float(x: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels 0-255 as float32 in 0-1, bit for bit what `mnist_ann.normalize` gives; floats unchanged."""
+    return tf.cast(x, tf.float32) * PIXEL_SCALE if x.dtype == tf.uint8 else x
+
+
 class EpochBatches:
     """The training set served in shuffled, optionally augmented batches that depend only on (seed, epoch).
 
-    `x` holds flattened images in 0-1 and `y` one-hot labels. `augment` is "none", "shift" (each image moved by
-    up to one pixel in x and y) or "elastic" (elastic distortion plus a small rotation, zoom and shift). `loop`
-    is "epoch" (one compiled call per epoch) or "step" (one call per batch through `tf.data`, as plain Keras).
-    `callback` tells the batches which epoch `fit` is in, so a run resumed at epoch k sees exactly the batches
-    an uninterrupted run sees.
+    `x` holds flattened images: floats in 0-1, or uint8 pixels 0-255, which are kept so (a quarter of the memory)
+    and scaled as each batch is gathered, to the very floats `normalize` gives. `y` holds one-hot labels.
+    `augment` is "none", "shift" (each image moved by up to one pixel in x and y) or "elastic" (elastic distortion
+    plus a small rotation, zoom and shift). `loop` is "epoch" (one compiled call per epoch) or "step" (one call
+    per batch through `tf.data`, as plain Keras). `callback` tells the batches which epoch `fit` is in, so a run
+    resumed at epoch k sees exactly the batches an uninterrupted run sees.
     """
 
     def __init__(self, x, y, batch_size: int, *, seed: int = 0, augment: str = "none", loop: str = "epoch"):
@@ -54,7 +61,8 @@ class EpochBatches:
             raise ValueError(f"EpochBatches needs as many labels as images, at least one: got {len(x)} and {len(y)}.")
         self.size, self.batch_size, self.steps = len(x), batch_size, math.ceil(len(x) / batch_size)
         self.augment, self.loop = augment, loop
-        self.x = tf.constant(np.asarray(x, dtype=np.float32))
+        x = np.asarray(x)
+        self.x = tf.constant(x if x.dtype == np.uint8 else x.astype(np.float32, copy=False))
         self.y = tf.constant(np.asarray(y, dtype=np.float32))
         self.seed = tf.constant(seed, tf.int64)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -71,15 +79,16 @@ class EpochBatches:
         step = tf.cast(step, tf.int64)
         rows = order[step * self.batch_size : (step + 1) * self.batch_size]
         x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
-        seed = tf.stack([self.seed, AUGMENT_STREAM + self.epoch * self.steps + step])
         if self.augment == "shift":
-            x = shift_batch(x, random_moves(tf.shape(x)[0], seed))
-        elif self.augment == "elastic":
-            x = distort_batch(x, seed)
+            x = shift_batch(x)  # exact on uint8 too, and cheaper there
+        x = _as_float(x)
+        if self.augment == "elastic":
+            x = distort_batch(x, tf.stack([self.seed, AUGMENT_STREAM + self.epoch * self.steps + step]))
         return x, y
 
-    def epoch_function(self, train_step):
-        """A tf.function that runs `train_step` on every batch of the current epoch, in order."""
+    def epoch_function(self, train_step, then=lambda: None):
+        """A tf.function that runs `train_step` on every batch of the current epoch, in order, then `then()` in the
+        same call, and returns what `then` returns."""
 
         @tf.function
         def one_epoch():
@@ -90,6 +99,7 @@ class EpochBatches:
                 return (step + 1,)
 
             tf.while_loop(lambda step: step < self.steps, body, (tf.constant(0, tf.int64),))
+            return then()
 
         return one_epoch
 
@@ -103,7 +113,11 @@ class EpochBatches:
 
     def clock(self) -> tf.data.Dataset:
         """One element per epoch, for `fit` to count epochs by when each epoch is one call."""
-        return tf.data.Dataset.from_tensors((self.x[:1], self.y[:1]))
+        return tf.data.Dataset.from_tensors(self.first())
+
+    def first(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """The first example as a batch of one, as the model takes it: for building what needs a sample."""
+        return _as_float(self.x[:1]), self.y[:1]
 
 
 @keras.saving.register_keras_serializable(package="mnist_ann")
@@ -117,6 +131,7 @@ class Network(keras.Sequential):
     """
 
     _epoch_batches = None
+    _epoch_validation = None
 
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         if not isinstance(x, EpochBatches):
@@ -126,13 +141,19 @@ class Network(keras.Sequential):
         batches = x
         whole_epochs = batches.loop == "epoch" and self._distribute_strategy is None
         self._epoch_batches = batches if whole_epochs else None
+        validation = kwargs.get("validation_data")
+        every_epoch = kwargs.get("validation_freq", 1) == 1
+        if whole_epochs and every_epoch and isinstance(validation, tuple) and len(validation) == 2:
+            # Validated inside the epoch's call, in one batch: no second compiled function to trace and call.
+            self._epoch_validation = tuple(tf.convert_to_tensor(v, tf.float32) for v in validation)
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("validation_data", "validation_batch_size")}
         self.train_function = None  # built again for these batches
         callbacks = [batches.callback, *(callbacks or [])]
         data = batches.clock() if whole_epochs else batches.dataset
         try:
             return super().fit(data, *args, callbacks=callbacks, **(kwargs | {"shuffle": False}))
         finally:
-            self._epoch_batches = None
+            self._epoch_batches = self._epoch_validation = None
             self.train_function = None
 
     def make_train_function(self, force=False):
@@ -141,11 +162,28 @@ class Network(keras.Sequential):
             return super().make_train_function(force)
         if self.train_function is not None and not force:
             return self.train_function
-        one_epoch = batches.epoch_function(self.train_step)
+        # The optimizer's and the metrics' variables are made now, eagerly: variables first made inside a
+        # tf.function make TensorFlow trace it twice, and tracing is most of what the first epoch costs.
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
+        x, y = batches.first()
+        self.compute_metrics(x, y, self(x))
+        self.reset_metrics()
+        one_epoch = batches.epoch_function(self.train_step, then=self._epoch_logs)
 
         def train_function(iterator):  # Keras passes the clock's iterator; the epoch needs nothing from it
-            one_epoch()
-            return self.get_metrics_result()
+            return {name: float(value) for name, value in one_epoch().items()}
 
         self.train_function = train_function
         return train_function
+
+    def _epoch_logs(self) -> dict:
+        """The epoch's metrics, then the validation set's as `val_` ones, as Keras's `evaluate` would give them:
+        the same metrics, reset, updated by `test_step` on the validation set (here in one batch)."""
+        logs = self.get_metrics_result()
+        if self._epoch_validation is None:
+            return logs
+        for metric in self.metrics:
+            metric.reset_state()
+        self.test_step(self._epoch_validation)
+        return logs | {f"val_{name}": value for name, value in self.get_metrics_result().items()}

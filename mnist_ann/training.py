@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_ann.data import one_hot, preprocess, split_validation
-from mnist_ann.epochs import EpochBatches, in_memory_options
+from mnist_ann.data import flatten, normalize, one_hot, split_validation
+from mnist_ann.epochs import EpochBatches
 from mnist_ann.evaluation import EVAL_BATCH
 from mnist_ann.model import build_model, compile_model
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
@@ -21,11 +21,12 @@ def learning_rate_schedule(recipe: Recipe, train_size: int):
     """The recipe's learning rate for `train_size` examples: a number, or a Keras schedule for "cosine"."""
     if recipe.schedule == "constant":
         return recipe.learning_rate
-    steps_per_epoch = math.ceil(train_size / recipe.batch_size)
-    warmup = recipe.warmup_epochs * steps_per_epoch
+    steps = recipe.epochs * math.ceil(train_size / recipe.batch_size)
+    # The warmup takes at most half of the run, so a run cut short (--epochs 1) still warms up and decays.
+    warmup = min(recipe.warmup_epochs * math.ceil(train_size / recipe.batch_size), steps // 2)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else recipe.learning_rate,
-        decay_steps=recipe.epochs * steps_per_epoch - warmup,
+        decay_steps=steps - warmup,
         warmup_target=recipe.learning_rate if warmup else None,
         warmup_steps=warmup,
     )
@@ -71,16 +72,14 @@ def fit(
     with model.distribute_strategy.scope():  # the optimizer and metrics live where the model's variables do
         compile_model(model, learning_rate_schedule(recipe, len(x)), label_smoothing=recipe.label_smoothing)
     batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment, loop=recipe.loop)
-    val = None
-    if validation is not None:
-        val = tf.data.Dataset.from_tensor_slices(validation).batch(EVAL_BATCH).with_options(in_memory_options())
     callbacks = list(callbacks)
     if verbose == "compact":
         callbacks.append(EpochLog())
         verbose = 0
     return model.fit(
         batches,
-        validation_data=val,
+        validation_data=None if validation is None else tuple(validation),
+        validation_batch_size=EVAL_BATCH,
         epochs=recipe.epochs,
         verbose=verbose,
         callbacks=callbacks,
@@ -106,7 +105,10 @@ def train(
     """
     strategy = strategy or tf.distribute.get_strategy()
     set_seed(seed)
-    fit_split, val_split = split_validation(preprocess(images), one_hot(labels))
+    # The training images stay uint8 (EpochBatches scales each batch as it gathers it: a quarter of the memory to
+    # copy); the validation images are normalized once.
+    (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(images)), one_hot(labels))
+    fit_split, val_split = (x_fit, y_fit), (normalize(x_val), y_val)
     with strategy.scope():
         model = build_model()
     start = time.perf_counter()

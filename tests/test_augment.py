@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
-from mnist_ann.augment import MOVES, distort_batch, random_moves, shift_batch
+from mnist_ann.augment import MOVES, distort_batch, shift_batch
 
 
 @pytest.fixture
@@ -23,31 +23,55 @@ def _seed(a, b):
 
 def test_each_shift_is_an_exact_one_pixel_move_with_zeros_coming_in():
     image = np.arange(1, 785, dtype=np.float32).reshape(28, 28)  # every pixel distinct and non-zero
-    out = shift_batch(tf.constant(np.tile(image.reshape(1, 784), (9, 1))), tf.range(9)).numpy()
+    out = shift_batch(tf.constant(np.tile(image.reshape(1, 784), (9, 1)))).numpy()  # nine runs of one image
     for k, (dy, dx) in enumerate(MOVES):
         expected = np.zeros((30, 30), np.float32)
         expected[1 + dy : 29 + dy, 1 + dx : 29 + dx] = image  # moved by (dy, dx) inside a zero border
         np.testing.assert_array_equal(out[k].reshape(28, 28), expected[1:29, 1:29], err_msg=f"move {dy, dx}")
 
 
+def _moves(out: np.ndarray) -> np.ndarray:
+    """The move each output row got, read off a single lit pixel that started in the middle of the image."""
+    rows, cols = np.divmod(out.argmax(axis=1), 28)
+    return np.array([MOVES.index((r - 14, c - 14)) for r, c in zip(rows, cols, strict=True)])
+
+
+@pytest.mark.parametrize("n", [9, 64, 240, 512])
+def test_the_nine_moves_come_equally_often_in_runs_of_consecutive_images(n):
+    dot = np.zeros((n, 784), np.float32)
+    dot[:, 14 * 28 + 14] = 1.0
+    moves = _moves(shift_batch(tf.constant(dot)).numpy())
+    assert (np.diff(moves) >= 0).all()  # run k holds move k, in order
+    counts = np.bincount(moves, minlength=9)
+    assert counts.max() - counts.min() <= 1 and counts.sum() == n
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
-def test_shift_keeps_shape_dtype_and_range_and_moves_most_images(batch, dtype):
+def test_shift_keeps_shape_dtype_and_range_and_moves_all_but_one_run(batch, dtype):
     x = batch if dtype == np.float32 else (batch * 255).round().astype(np.uint8)
-    moves = random_moves(len(x), _seed(1, 2))
-    out = shift_batch(tf.constant(x), moves).numpy()
+    out = shift_batch(tf.constant(x)).numpy()
     assert out.shape == x.shape and out.dtype == dtype
     assert out.min() >= x.min() and out.max() <= x.max()
     moved = (out != x).any(axis=1)
-    np.testing.assert_array_equal(moved, moves.numpy() != MOVES.index((0, 0)))  # all but the "stay" move change
-    assert moved.mean() > 0.7
+    stay = np.zeros(len(x), bool)
+    stay[4 * len(x) // 9 : 5 * len(x) // 9] = True  # the fifth run gets move (0, 0)
+    np.testing.assert_array_equal(moved, ~stay)
 
 
-def test_moves_are_uniform_repeatable_for_a_seed_and_differ_between_seeds():
-    a = random_moves(9000, _seed(3, 4)).numpy()
-    assert np.array_equal(a, random_moves(9000, _seed(3, 4)).numpy())
-    assert not np.array_equal(a, random_moves(9000, _seed(4, 4)).numpy())
-    counts = np.bincount(a, minlength=9)
-    assert counts.min() > 850 and counts.max() < 1150  # 1000 each expected
+def test_an_example_gets_a_different_move_from_epoch_to_epoch():
+    dot = np.zeros((90, 784), np.float32)
+    dot[:, 14 * 28 + 14] = 1.0
+    labels = np.eye(10, dtype=np.float32)[np.arange(90) % 10]
+    batches = mnist_ann.EpochBatches(dot, labels, 45, seed=0, augment="shift")
+    moves = []
+    for epoch in range(6):
+        batches.epoch.assign(epoch)
+        order = batches.order()
+        moved = np.concatenate([batches.batch(order, step)[0].numpy() for step in range(batches.steps)])
+        moves.append(_moves(moved)[np.argsort(order.numpy())])  # example i's move this epoch
+    moves = np.stack(moves)
+    assert ((moves != moves[0]).any(axis=0)).mean() > 0.9  # nearly every example moves differently over epochs
+    assert len(np.unique(moves)) == 9
 
 
 def test_distortion_preserves_shape_dtype_and_range_and_changes_images(batch):

@@ -43,14 +43,17 @@ def test_table_reports_medians_ranges_and_ratios():
         "seeds": 3,
         "speedup_seed_over_fast": 9.5,
         "matmul_gflops": 100.0,
+        "matmul_gflops_range": [90.0, 120.0],
         "flops_per_epoch": 23e9,
         "floor_seconds_per_epoch": 0.23,
         "fast_epoch_over_floor": 2.5,
+        "fast_epoch_over_floor_range": [2.1, 2.9],
         "inference_images_per_second": {"batch_1": 5000.0, "batch_1000": 900000.0},
     }
     table = bench.format_table(result)
     assert "| `fast` | 10 | 2.0 (1.0–3.0) |" in table
-    assert "**9.5×**" in table and "0.23 s per epoch" in table and "2.5× the floor" in table
+    assert "**9.5×**" in table and "0.23 s per epoch" in table and "**2.5× the floor** (2.1–2.9)" in table
+    assert "100 GFLOP/s (median of measurements before each run, 90–120)" in table
 
 
 def test_benchmark_runs_end_to_end_on_tiny_data():
@@ -67,3 +70,14 @@ def test_the_shipped_summary_is_the_committed_benchmark_summarized():
     committed = json.loads((ROOT / "benchmarks" / "results" / "cpu-2core.json").read_text())
     assert precomputed_results() == summarize_benchmark(committed)
     assert set(precomputed_results()["recipes"]) == {"seed", "fast", "augmented"}
+
+
+def test_each_fast_run_is_set_against_the_matmul_rate_measured_just_before_it():
+    data = (synthetic_digits(600, seed=1), synthetic_digits(100, seed=2))
+    model = mnist_ann.build_model()
+    gflop = bench.flops_per_training_example(model) * 540 / 1e9  # one epoch of the 540 training examples
+    fast = [{"seconds_per_epoch": 1.0, "matmul_gflops_before": gflop * k} for k in (1, 2, 4)]
+    seed = [{"seconds_per_epoch": 9.0, "matmul_gflops_before": gflop * 8}]
+    floor = bench._floor(data, model, seed + fast, fast)
+    assert floor["fast_epoch_over_floor"] == 2.0 and floor["fast_epoch_over_floor_range"] == [1.0, 4.0]
+    assert floor["matmul_gflops"] == gflop * 3 and floor["matmul_gflops_range"] == [gflop, gflop * 8]

@@ -216,7 +216,7 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     for p, (_, stderr) in zip(processes, outputs, strict=True):
         assert p.returncode == 0, stderr[-3000:]
     for stdout, _ in outputs[:2]:
-        assert "strategy MultiWorkerMirroredStrategy: 2 replicas share each batch of 256 (128 each)" in stdout
+        assert "strategy MultiWorkerMirroredStrategy: 2 replicas share each batch of 1024 (512 each)" in stdout
     assert "worker 1: training with the chief; the chief alone writes run" in outputs[1][0]
 
     assert sorted(p.name for p in (folders[0] / "run").iterdir()) == sorted(

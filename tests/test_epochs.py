@@ -8,10 +8,11 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
-from mnist_ann.epochs import EpochBatches
+from mnist_ann.epochs import EpochBatches, _as_float
 from mnist_ann.model import build_model, compile_model, portable_copy
 
 
@@ -50,6 +51,29 @@ def test_an_epoch_covers_every_example_once_with_its_own_label(tiny, augment):
     if augment == "none":  # un-augmented, every image appears exactly once, next to its label
         rows = {row.tobytes(): label for row, label in zip(x, y.argmax(1), strict=True)}
         assert sorted(rows[r.tobytes()] for r in images) == sorted(y.argmax(1))
+
+
+@pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
+def test_uint8_images_give_the_very_batches_normalized_floats_give(augment):
+    images, labels = synthetic_digits(300, seed=4)
+    pixels, y = mnist_ann.flatten(images), mnist_ann.one_hot(labels)
+    assert pixels.dtype == np.uint8
+    as_uint8 = _epoch(EpochBatches(pixels, y, 64, seed=1, augment=augment), 2)
+    as_float = _epoch(EpochBatches(mnist_ann.preprocess(images), y, 64, seed=1, augment=augment), 2)
+    assert as_uint8[0].dtype == np.float32
+    np.testing.assert_array_equal(as_uint8[0], as_float[0])
+    np.testing.assert_array_equal(as_uint8[1], as_float[1])
+
+
+def test_pixels_are_scaled_bit_for_bit_as_normalize_does_in_every_tensorflow_mode():
+    pixels = np.arange(256, dtype=np.uint8)  # every value a pixel can take
+    expected = mnist_ann.normalize(pixels)
+    assert expected[0] == 0.0 and expected[-1] == 1.0
+    eager = _as_float(tf.constant(pixels))
+    graph = tf.function(_as_float)(tf.constant(pixels))  # a graph may rewrite x / 255 as x * (1 / 255)
+    mapped = next(iter(tf.data.Dataset.from_tensors(pixels).map(_as_float)))
+    for scaled in (eager, graph, mapped):
+        np.testing.assert_array_equal(scaled.numpy(), expected)
 
 
 def _train(x, y, loop: str, epochs: int = 2):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 
@@ -11,14 +14,24 @@ from mnist_ann.recipes import RECIPES
 from mnist_ann.training import learning_rate_schedule
 
 
-def test_cosine_schedule_starts_at_the_peak_and_decays_to_zero():
+def test_cosine_schedule_warms_up_to_the_peak_then_decays_to_zero():
     recipe = RECIPES["fast"]
     schedule = learning_rate_schedule(recipe, train_size=54_000)
-    steps = recipe.epochs * 211  # 54,000 / 256 rounded up
-    assert float(schedule(0)) == pytest.approx(recipe.learning_rate)
-    assert float(schedule(steps / 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
+    per_epoch = math.ceil(54_000 / recipe.batch_size)
+    warmup, steps = recipe.warmup_epochs * per_epoch, recipe.epochs * per_epoch
+    assert recipe.warmup_epochs >= 1 and float(schedule(0)) == 0.0
+    assert float(schedule(warmup / 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
+    assert float(schedule(warmup)) == pytest.approx(recipe.learning_rate)
+    assert float(schedule((warmup + steps) / 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
     assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
     assert learning_rate_schedule(RECIPES["seed"], 54_000) == 1e-3
+
+
+def test_a_run_cut_to_one_epoch_still_warms_up_and_decays():
+    recipe = dataclasses.replace(RECIPES["fast"], epochs=1)  # what --epochs 1 trains
+    schedule = learning_rate_schedule(recipe, train_size=5_000)  # 5 steps
+    assert float(schedule(0)) == 0.0 and float(schedule(2)) == pytest.approx(recipe.learning_rate)
+    assert float(schedule(5)) == pytest.approx(0.0, abs=1e-9)
 
 
 def _tiny_data(n_train=400, n_test=100):
