@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -11,11 +12,15 @@ import keras
 import mnist_ann
 from conftest import synthetic_digits
 from mnist_ann.precomputed import precomputed_results, summarize_benchmark
+from mnist_ann.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
+_spec = importlib.util.spec_from_file_location("choose_fast", ROOT / "benchmarks" / "choose_fast.py")
+choose_fast = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(choose_fast)
 
 
 def test_flops_per_example_are_counted_from_the_model():
@@ -81,3 +86,11 @@ def test_each_fast_run_is_set_against_the_matmul_rate_measured_just_before_it():
     floor = bench._floor(data, model, seed + fast, fast)
     assert floor["fast_epoch_over_floor"] == 2.0 and floor["fast_epoch_over_floor_range"] == [1.0, 4.0]
     assert floor["matmul_gflops"] == gflop * 3 and floor["matmul_gflops_range"] == [gflop, gflop * 8]
+
+
+def test_the_fast_recipe_is_the_last_candidate_and_choosing_uses_the_validation_set_only():
+    assert dataclasses.replace(RECIPES["fast"], **list(choose_fast.CANDIDATES.values())[-1]) == RECIPES["fast"]
+    lines = []
+    results = choose_fast.choose(*synthetic_digits(300, seed=3), seeds=1, log=lines.append)
+    assert list(results) == list(choose_fast.CANDIDATES) and len(lines) == len(results)
+    assert all(0.0 <= accuracy <= 1.0 for accuracies in results.values() for accuracy in accuracies)

@@ -84,7 +84,7 @@ TEETH = {
     "hidden-128-to-64": (mutate_source, ("mnist_ann/model.py", "Dense(128,", "Dense(64,"), "Dense(64"),
     "no-normalization": (
         mutate_source,
-        ("mnist_ann/data.py", "images.astype(np.float32) / 255.0", "images.astype(np.float32)"),
+        ("mnist_ann/data.py", "images.astype(np.float32) * PIXEL_SCALE", "images.astype(np.float32)"),
         "pixel values from",
     ),
     "stored-training-size": (mutate_stored_output, ("split_validation(", "(54000, 784)", "(54001, 784)"), "54001"),
