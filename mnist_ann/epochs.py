@@ -4,9 +4,10 @@
 `model.fit(batches, ...)` on a `Network` still runs Keras's own `fit`: its callbacks, history, validation,
 `BackupAndRestore` and progress bar. What changes is the function `fit` calls (Keras's documented hook,
 `make_train_function`): instead of one call per batch fed by `tf.data`, one `tf.function` per epoch shuffles the
-in-memory training set, gathers each batch, augments it and runs Keras's `train_step` on it in a `tf.range` loop.
-Under a multi-replica tf.distribute strategy, and for recipes that ask for it, the same batches are fed the
-classic way instead: a `tf.data` pipeline and one `train_step` per call.
+in-memory training set, gathers each batch, augments it and runs Keras's `train_step` on it in a `tf.range` loop,
+then scores the validation set with Keras's `test_step` in the same call. Under a multi-replica tf.distribute
+strategy, and for recipes that ask for it, the same batches are fed the classic way instead: a `tf.data` pipeline
+and one `train_step` per call.
 """
 
 from __future__ import annotations
@@ -125,9 +126,11 @@ class Network(keras.Sequential):
     """A keras.Sequential whose `fit` also takes `EpochBatches`, training a whole epoch per compiled call.
 
     Given anything else (arrays, a tf.data dataset), `fit` is Keras's, unchanged. Given `EpochBatches`, it runs
-    Keras's `fit` with the batches' epoch callback added, and a train function that runs a whole epoch; when the
-    model lives under a tf.distribute strategy, or the batches ask for loop="step", it feeds the batches through
-    `tf.data` instead, one `train_step` per call, so every replica gets its share of each batch.
+    Keras's `fit` with the batches' epoch callback added, and a train function that runs a whole epoch and then,
+    when `validation_data` is an (x, y) pair checked every epoch, computes the `val_` metrics in the same call
+    (Keras's `on_test_*` callbacks are then not called; nothing here uses them). When the model lives under a
+    tf.distribute strategy, or the batches ask for loop="step", it feeds the batches through `tf.data` instead,
+    one `train_step` per call, so every replica gets its share of each batch.
     """
 
     _epoch_batches = None

@@ -96,6 +96,23 @@ def test_a_whole_epoch_per_call_trains_like_one_call_per_batch(tiny):
     assert epoch_history["accuracy"][-1] > epoch_history["accuracy"][0]
 
 
+def test_validation_given_otherwise_is_left_to_keras_and_gives_the_same_numbers(tiny):
+    x, y = tiny
+
+    def fit(**validation):
+        keras.utils.set_random_seed(0)
+        model = compile_model(build_model(), 3e-3)
+        batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
+        return model.fit(batches, epochs=2, verbose=0, **validation).history
+
+    in_the_call = fit(validation_data=(x[270:], y[270:]))
+    by_keras = fit(validation_data=tf.data.Dataset.from_tensor_slices((x[270:], y[270:])).batch(7))
+    for key, values in in_the_call.items():
+        np.testing.assert_allclose(values, by_keras[key], rtol=1e-5, err_msg=key)
+    every_other = fit(validation_data=(x[270:], y[270:]), validation_freq=2)
+    assert len(every_other["loss"]) == 2 and every_other["val_loss"] == pytest.approx(in_the_call["val_loss"][1:])
+
+
 def test_fit_without_epoch_batches_is_keras_fit(tiny):
     x, y = tiny
     model = compile_model(build_model())
