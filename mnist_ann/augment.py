@@ -1,7 +1,8 @@
 """Augmentation of flattened 28x28 digits: one-pixel shifts (cheap), and elastic distortion with small affine moves.
 
-Both draw their randomness with stateless random ops from a seed tensor of shape [2], so the same seed always
-gives the same images: a resumed run sees exactly what an uninterrupted one saw.
+Neither keeps random state, so a resumed run sees exactly what an uninterrupted one saw: a shift is set by an
+image's place in its (seed- and epoch-keyed) shuffled batch, and the distortion draws stateless random numbers from
+a seed tensor of shape [2].
 """
 
 from __future__ import annotations

@@ -21,9 +21,10 @@ def learning_rate_schedule(recipe: Recipe, train_size: int):
     """The recipe's learning rate for `train_size` examples: a number, or a Keras schedule for "cosine"."""
     if recipe.schedule == "constant":
         return recipe.learning_rate
-    steps = recipe.epochs * math.ceil(train_size / recipe.batch_size)
+    steps_per_epoch = math.ceil(train_size / recipe.batch_size)
+    steps = recipe.epochs * steps_per_epoch
     # The warmup takes at most half of the run, so a run cut short (--epochs 1) still warms up and decays.
-    warmup = min(recipe.warmup_epochs * math.ceil(train_size / recipe.batch_size), steps // 2)
+    warmup = min(recipe.warmup_epochs * steps_per_epoch, steps // 2)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else recipe.learning_rate,
         decay_steps=steps - warmup,
