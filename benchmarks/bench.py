@@ -179,7 +179,7 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, peer_max_iter: int
     log(f"  sklearn peer: {peer['train_seconds']:.1f} s, test accuracy {peer['test_accuracy']:.4f}")
     summary = {name: summarize(r) for name, r in runs.items()}
     summary["sklearn_mlp"] = summarize([peer]) | {"recipe": peer["recipe"]}
-    return _describe_machine() | {
+    return describe_machine() | {
         "seeds": seeds,
         "summary": summary,
         "speedup_seed_over_fast": summary["seed"]["train_seconds"]["median"]
@@ -193,13 +193,27 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, peer_max_iter: int
     }
 
 
-def _describe_machine() -> dict:
+def cpu_model() -> str:
+    """The CPU's model name as the operating system reports it, or the architecture where it does not."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_machine() -> dict:
+    """Today's date and the machine: CPU model and count, Python, TensorFlow and Keras versions."""
     import keras
     import tensorflow as tf
 
     return {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {
+            "cpu_model": cpu_model(),
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),

@@ -14,13 +14,17 @@ from mnist_ann.data import load_mnist
 from mnist_ann.quiet import quiet_tensorflow
 from mnist_ann.recipes import get_recipe
 
-# Changes to the `fast` recipe, tried in this order; the first is the recipe as it was before batches of 1024.
+# Changes to the `fast` recipe, tried in this order; the first is the recipe as it was before batches of 1024. All
+# but the last keep label smoothing 0.1, which `fast` had until the last candidate, without it, did as well (its
+# median within the seed-to-seed range of the one before) and made loss and confidence plain to read.
+SMOOTHED = dict(label_smoothing=0.1)
 CANDIDATES = {
-    "batch 256, lr 4e-3, 7 epochs": dict(batch_size=256, learning_rate=4e-3, epochs=7, warmup_epochs=0),
-    "batch 512, lr 8e-3, 7 epochs": dict(batch_size=512, learning_rate=8e-3, epochs=7, warmup_epochs=0),
-    "batch 1024, lr 1e-2, 10 epochs": dict(batch_size=1024, learning_rate=1e-2, epochs=10, warmup_epochs=0),
-    "batch 1024, lr 1e-2, 12 epochs": dict(batch_size=1024, learning_rate=1e-2, epochs=12, warmup_epochs=0),
-    "batch 1024, lr 1e-2, 12 epochs, 1 warmup epoch": dict(batch_size=1024, learning_rate=1e-2, epochs=12),
+    "batch 256, lr 4e-3, 7 epochs": dict(batch_size=256, learning_rate=4e-3, epochs=7, warmup_epochs=0, **SMOOTHED),
+    "batch 512, lr 8e-3, 7 epochs": dict(batch_size=512, learning_rate=8e-3, epochs=7, warmup_epochs=0, **SMOOTHED),
+    "batch 1024, lr 1e-2, 10 epochs": dict(batch_size=1024, learning_rate=1e-2, epochs=10, warmup_epochs=0, **SMOOTHED),
+    "batch 1024, lr 1e-2, 12 epochs": dict(batch_size=1024, learning_rate=1e-2, epochs=12, warmup_epochs=0, **SMOOTHED),
+    "batch 1024, lr 1e-2, 12 epochs, 1 warmup epoch": dict(batch_size=1024, learning_rate=1e-2, epochs=12, **SMOOTHED),
+    "the same without label smoothing": dict(batch_size=1024, learning_rate=1e-2, epochs=12, label_smoothing=0.0),
 }
 
 

@@ -31,20 +31,23 @@ _WHERE = {
         "per_class_report",
         "worst_class",
     ),
-    "model": ("build_model", "compile_model"),
+    "images": ("ImageInputError", "digit_steps", "digit_to_mnist", "load_digit", "load_digit_steps", "sample_digit"),
+    "model": ("build_model", "compile_model", "network_layout"),
     "plots": (
+        "plot_activations",
         "plot_confidence",
         "plot_confusion_matrix",
-        "plot_digit",
         "plot_digit_grid",
         "plot_history",
+        "plot_preparation",
+        "plot_weights",
         "save_figure",
     ),
-    "precomputed": ("precomputed_results",),
+    "precomputed": ("precomputed_experiments", "precomputed_results"),
     "quiet": ("quiet_tensorflow",),
     "recipes": ("RECIPES", "Recipe", "get_recipe"),
     "epochs": ("EpochBatches", "Network"),
-    "training": ("EpochLog", "fit", "learning_rate_schedule", "set_seed", "train"),
+    "training": ("EpochLog", "changes_from_default", "fit", "learning_rate_schedule", "set_seed", "train"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 

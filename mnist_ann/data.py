@@ -156,7 +156,13 @@ def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1):
     """Hold out the last `fraction` of the training set for validation, as Keras's validation_split does."""
     n_val = int(round(len(x) * fraction))
-    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
+    if not 0 < n_val < len(x):
+        raise ValueError(
+            f"cannot hold out {fraction:g} of {len(x)} examples for validation: that leaves {n_val} for validation "
+            f"and {len(x) - n_val} for training; give at least one to each (more examples, or another fraction)."
+        )
+    n_fit = len(x) - n_val
+    return (x[:n_fit], y[:n_fit]), (x[n_fit:], y[n_fit:])
 
 
 def parse_idx(data: bytes, path: Path, magic: int) -> np.ndarray:

@@ -24,6 +24,15 @@ def build_model() -> Network:
     )
 
 
+def network_layout(model: keras.Model) -> str:
+    """The layers of a built model in one line, for comparing two networks: "784 -> Dense 128 relu -> ..."."""
+    parts = [str(model.inputs[0].shape[-1])]
+    for layer in model.layers:
+        config = layer.get_config()
+        parts.append(f"{type(layer).__name__} {config.get('units', '')} {config.get('activation', '')}".strip())
+    return " -> ".join(parts) + f" ({model.count_params():,} parameters)"
+
+
 def compile_model(model: keras.Model, learning_rate=1e-3, *, label_smoothing: float = 0.0) -> keras.Model:
     """Compile with Adam, categorical cross-entropy and accuracy; `learning_rate` may be a schedule."""
     model.compile(

@@ -17,12 +17,13 @@ from mnist_ann.model import build_model, compile_model
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
 
-def learning_rate_schedule(recipe: Recipe, train_size: int):
-    """The recipe's learning rate for `train_size` examples: a number, or a Keras schedule for "cosine"."""
+def learning_rate_schedule(recipe: Recipe, train_size: int, *, epochs: int | None = None):
+    """The recipe's learning rate for `train_size` examples and `epochs` (default: the recipe's): a number, or a
+    Keras schedule for "cosine", which starts from the first step of the run it is made for and ends at zero."""
     if recipe.schedule == "constant":
         return recipe.learning_rate
     steps_per_epoch = math.ceil(train_size / recipe.batch_size)
-    steps = recipe.epochs * steps_per_epoch
+    steps = (epochs or recipe.epochs) * steps_per_epoch
     # The warmup takes at most half of the run, so a run cut short (--epochs 1) still warms up and decays.
     warmup = min(recipe.warmup_epochs * steps_per_epoch, steps // 2)
     return keras.optimizers.schedules.CosineDecay(
@@ -31,6 +32,27 @@ def learning_rate_schedule(recipe: Recipe, train_size: int):
         warmup_target=recipe.learning_rate if warmup else None,
         warmup_steps=warmup,
     )
+
+
+def changes_from_default(model: keras.Model, recipe: Recipe, epochs: int, batches: EpochBatches) -> list[str]:
+    """How a run differs from the notebook as published: the `fast` recipe with its epochs and augmentation, pixels
+    scaled to 0-1, and mnist_ann's network. Empty when it does not; the notebook's 98% check applies only then."""
+    from mnist_ann.model import build_model, network_layout
+
+    default = get_recipe(DEFAULT_RECIPE)
+    changes = []
+    if recipe != default:
+        changes.append(f"recipe {recipe.name!r} instead of {default.name!r}")
+    if epochs != default.epochs:
+        changes.append(f"{epochs} epochs instead of {default.epochs}")
+    if batches.augment != default.augment:
+        changes.append(f"augment {batches.augment!r} instead of {default.augment!r}")
+    if batches.x.dtype != tf.uint8 and float(tf.reduce_max(batches.x)) > 1:
+        changes.append("pixels not scaled to 0-1")
+    layout, published = network_layout(model), network_layout(build_model())
+    if layout != published:
+        changes.append(f"network {layout} instead of {published}")
+    return changes
 
 
 def set_seed(seed: int) -> None:

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from conftest import bad_images, cli, seven
 from mnist_ann.app.cli import build_parser
-from mnist_ann.app.images import digit_to_mnist
+from mnist_ann.images import digit_to_mnist
 
 # --- train, evaluate, predict --------------------------------------------------------------------
 
@@ -23,8 +23,7 @@ def test_train_writes_the_run_folder(run_dir):
         "model.keras",
         "metrics.json",
         "history.json",
-        "accuracyPlot.png",
-        "lossPlot.png",
+        "curves.png",
         ".lock",  # held while a process trains here
     }
     metrics = json.loads((run_dir / "metrics.json").read_text())

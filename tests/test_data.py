@@ -154,6 +154,17 @@ def test_validation_split_holds_out_the_last_tenth():
     np.testing.assert_array_equal(yf, np.arange(90) * 2)
 
 
+@pytest.mark.parametrize(("n", "fraction"), [(4, 0.1), (1, 0.5), (10, 1.0), (10, 0.0)])
+def test_a_split_that_would_leave_either_side_empty_is_refused(n, fraction):
+    with pytest.raises(ValueError, match=f"cannot hold out {fraction:g} of {n} examples for validation"):
+        data.split_validation(np.arange(n), np.arange(n), fraction)
+
+
+def test_a_small_split_keeps_every_example_once():
+    (xf, _), (xv, _) = data.split_validation(np.arange(6), np.arange(6), 0.2)
+    assert xf.tolist() == [0, 1, 2, 3, 4] and xv.tolist() == [5]
+
+
 # Downloads, from mirrors served on 127.0.0.1 only.
 
 

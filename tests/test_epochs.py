@@ -96,6 +96,41 @@ def test_a_whole_epoch_per_call_trains_like_one_call_per_batch(tiny):
     assert epoch_history["accuracy"][-1] > epoch_history["accuracy"][0]
 
 
+def test_the_notebooks_plain_keras_way_trains_like_the_whole_epoch_call(tiny):
+    """The notebook trains a keras.Sequential with steps_per_execution on `batches.dataset`; the command line a
+    Network on the batches themselves. Same batches in the same order: the same history."""
+    x, y = tiny
+    network_model, network_history = _train(x, y, "epoch")
+    keras.utils.set_random_seed(0)
+    plain = keras.Sequential(  # the notebook's network, built in the same order, so with the same weights
+        [
+            keras.Input(shape=(784,)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
+    plain.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        metrics=["accuracy"],
+        steps_per_execution=batches.steps,
+    )
+    history = plain.fit(
+        batches.dataset,
+        epochs=2,
+        validation_data=(x[270:], y[270:]),
+        shuffle=False,
+        callbacks=[batches.callback],
+        verbose=0,
+    ).history
+    for key, values in network_history.items():
+        np.testing.assert_allclose(values, history[key], rtol=1e-5, err_msg=key)
+    for a, b in zip(network_model.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_validation_given_otherwise_is_left_to_keras_and_gives_the_same_numbers(tiny):
     x, y = tiny
 

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import bad_images, seven
-from mnist_ann.app.images import ImageInputError, digit_to_mnist, load_digit, predict_images, save_strip
+from mnist_ann.app.images import predict_images, save_strip
+from mnist_ann.images import ImageInputError, digit_steps, digit_to_mnist, load_digit, load_digit_steps, sample_digit
 
 
 def test_photo_of_a_digit_matches_the_mnist_style_digit():
@@ -40,6 +41,33 @@ def test_common_modes_give_the_same_digit(mode):
     else:
         image = base.convert(mode)
     np.testing.assert_allclose(digit_to_mnist(image), digit_to_mnist(base), atol=0.02)
+
+
+def test_the_steps_are_shown_in_order_and_end_with_the_input():
+    photo = seven(120, ink=30, paper=235, box=(30, 20, 90, 100), width=7).convert("RGB")
+    steps = digit_steps(photo)
+    assert list(steps) == [
+        "original",
+        "grey, inverted",
+        "cropped to the ink",
+        "scaled into 20x20",
+        "centred in 28x28",
+    ]
+    assert steps["original"].shape == (120, 120, 3)
+    inverted = steps["grey, inverted"]
+    assert inverted.shape == (120, 120) and inverted[0, 0] == 0 and inverted.max() == 1  # paper dark, ink bright
+    assert max(steps["scaled into 20x20"].shape) == 20
+    np.testing.assert_array_equal(steps["centred in 28x28"], digit_to_mnist(photo))
+
+
+def test_the_sample_digit_ships_with_the_package_and_prepares_like_any_file():
+    path = sample_digit()
+    assert path.is_file() and path.suffix == ".png"
+    steps = load_digit_steps(path)
+    np.testing.assert_array_equal(list(steps.values())[-1], load_digit(path))
+    digit = load_digit(path)
+    ys, xs = np.indices(digit.shape)
+    assert abs((ys * digit).sum() / digit.sum() - 14) <= 1 and abs((xs * digit).sum() / digit.sum() - 14) <= 1
 
 
 def test_every_bad_image_is_named_with_its_problem(tmp_path):

@@ -17,11 +17,17 @@ Y_PRED = np.array([0, 1, 1, 1, 2, 3, 3, 3, 9, 4])
     [
         lambda path: mnist_ann.plot_confusion_matrix(mnist_ann.confusion(Y_TRUE, Y_PRED), path=path),
         lambda path: mnist_ann.plot_confidence(np.eye(10)[Y_PRED] * 0.9 + 0.01, Y_TRUE, path=path),
-        lambda path: mnist_ann.plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, "loss", path=path),
-        lambda path: mnist_ann.plot_digit(np.arange(784) % 255, "x", path=path),
+        lambda path: mnist_ann.plot_history(HISTORY, path=path),
         lambda path: mnist_ann.plot_digit_grid(np.zeros((3, 28, 28)), ["a", "b", "c"], columns=2, path=path),
+        lambda path: mnist_ann.plot_weights(np.random.default_rng(0).normal(size=(784, 20)), path=path),
+        lambda path: mnist_ann.plot_activations(
+            np.arange(784) % 255, {"hidden_1": np.arange(8.0) - 3, "hidden_2": np.ones(4)}, np.eye(10)[3], path=path
+        ),
+        lambda path: mnist_ann.plot_preparation(
+            {"original": np.zeros((40, 30, 3), np.uint8), "centred": np.ones((28, 28))}, np.eye(10)[7], path=path
+        ),
     ],
-    ids=["confusion", "confidence", "history", "digit", "grid"],
+    ids=["confusion", "confidence", "history", "grid", "weights", "activations", "preparation"],
 )
 def test_each_plot_writes_a_non_empty_png(tmp_path, draw):
     path = tmp_path / "figures" / "out.png"
@@ -31,7 +37,47 @@ def test_each_plot_writes_a_non_empty_png(tmp_path, draw):
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
 
 
+HISTORY = {
+    "accuracy": [0.7, 0.95, 0.97],
+    "val_accuracy": [0.9, 0.96, 0.975],
+    "loss": [1.0, 0.2, 0.1],
+    "val_loss": [0.4, 0.15, 0.09],
+}
+
+
+def test_curves_fit_the_epochs_after_the_first():
+    figure = mnist_ann.plot_history(HISTORY)
+    accuracy, loss = figure.axes
+    low, high = accuracy.get_ylim()
+    assert 0.9 < low < 0.95 and 0.975 < high <= 1.0  # epoch 1's 0.7 would squash the rest
+    assert loss.get_ylim()[1] < 0.4
+
+
+def test_digits_are_bright_ink_on_black_everywhere():
+    ink = np.zeros((28, 28))
+    ink[10:18, 10:18] = 1.0
+    for figure in (
+        mnist_ann.plot_digit_grid(ink[None], ["x"], columns=1),
+        mnist_ann.plot_activations(ink, {"h": np.ones(3)}, np.eye(10)[1]),
+        mnist_ann.plot_preparation({"centred": ink}),
+    ):
+        image = figure.axes[0].get_images()[0]
+        assert image.get_cmap().name == "gray" and image.norm(0.0) == 0.0 and image.norm(1.0) == 1.0
+
+
+def test_confidence_panels_do_not_overlap():
+    probabilities = np.eye(10)[Y_PRED] * 0.9 + 0.01
+    right, wrong = mnist_ann.plot_confidence(probabilities, Y_TRUE).axes
+    assert right.get_title().startswith("right answers (7)") and wrong.get_title().startswith("wrong answers (3)")
+
+
 def test_the_same_figure_gives_the_same_bytes(tmp_path):
     for name in ("a.png", "b.png"):
-        mnist_ann.plot_history({"loss": [1.0, 0.5]}, "loss", path=tmp_path / name)
+        mnist_ann.plot_history(HISTORY, path=tmp_path / name)
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_weights_outline_the_units_asked_for():
+    kernel = np.random.default_rng(1).normal(size=(784, 20))
+    assert len(mnist_ann.plot_weights(kernel).axes[0].patches) == 0
+    assert len(mnist_ann.plot_weights(kernel, outlined=[3, 17]).axes[0].patches) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import keras
 import numpy as np
 import pytest
 
@@ -81,3 +82,35 @@ def test_compact_log_prints_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("epoch 1/2  loss ") and "val_accuracy" in lines[1]
+
+
+def test_changes_from_the_published_notebook_are_named():
+    (x, y), _ = _tiny_data()
+    x_fit, y_fit = mnist_ann.preprocess(x), mnist_ann.one_hot(y)
+    fast = RECIPES["fast"]
+    batches = mnist_ann.EpochBatches(x_fit, y_fit, fast.batch_size, augment=fast.augment)
+    assert mnist_ann.changes_from_default(mnist_ann.build_model(), fast, fast.epochs, batches) == []
+    assert (
+        mnist_ann.changes_from_default(
+            mnist_ann.build_model(),
+            fast,
+            fast.epochs,
+            batches_uint8 := (
+                mnist_ann.EpochBatches(mnist_ann.flatten(x), y_fit, fast.batch_size, augment=fast.augment)
+            ),
+        )
+        == []
+    )  # uint8 pixels are scaled as they are batched
+    assert batches_uint8.x.dtype.name == "uint8"
+    narrow = mnist_ann.Network(
+        [keras.Input((784,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+    )
+    unscaled = mnist_ann.EpochBatches(x_fit * 255, y_fit, 32, augment="none")
+    changes = mnist_ann.changes_from_default(narrow, RECIPES["seed"], 6, unscaled)
+    assert changes[:4] == [
+        "recipe 'seed' instead of 'fast'",
+        "6 epochs instead of 12",
+        "augment 'none' instead of 'shift'",
+        "pixels not scaled to 0-1",
+    ]
+    assert changes[4].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")

@@ -106,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `mnist-ann` and `python -m mnist_ann`; returns the exit status."""
     args = build_parser().parse_args(argv)
     from mnist_ann.app.distribute import StrategyError
-    from mnist_ann.app.images import ImageInputError
     from mnist_ann.app.runs import RunFolderError
     from mnist_ann.data import MnistDataError
+    from mnist_ann.images import ImageInputError
 
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
     try:
@@ -183,7 +183,7 @@ def _train_into(folder, recipe, args, tf_config) -> int:
     print(f"test accuracy {accuracy:.4f}, test loss {loss:.4f}, trained in {seconds:.1f} s")
     if folder.writer:
         folder.save(model, _metrics(recipe, args.seed, strategy, seconds, loss, accuracy))
-        print(f"saved {folder.path / 'model.keras'}, metrics.json, history.json and plots")
+        print(f"saved {folder.path / 'model.keras'}, metrics.json, history.json and curves.png")
     return 0
 
 

@@ -16,6 +16,7 @@ RUNS_DIR = Path("runs")  # where runs go when no --out is given
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"  # written last: its presence marks the run finished
+CURVES_FILE = "curves.png"  # accuracy and loss per epoch, side by side
 BACKUP_DIR = "backup"  # Keras's BackupAndRestore state; removed by Keras when training ends
 LOCK_FILE = ".lock"  # held by the one process that trains in the folder
 
@@ -95,8 +96,7 @@ class RunFolder:
         with replaced_atomically(self.path / MODEL_FILE) as tmp:
             portable_copy(model).save(tmp)  # a plain Sequential: loads without mnist_ann
         history = self.history()
-        for metric in ("accuracy", "loss"):
-            plots.plt.close(plots.plot_history(history, metric, self.path / f"{metric}Plot.png"))
+        plots.plt.close(plots.plot_history(history, self.path / CURVES_FILE))
         write_text_atomically(self.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
 
     def _claim(self) -> None:
