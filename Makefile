@@ -7,7 +7,7 @@ NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench experiments clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,15 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check mnist_ann benchmarks tests conftest.py
-	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py
+	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py notebooks
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench.py --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
 		--summary mnist_ann/precomputed.json
+
+# The notebook's "experiments to try": each edit over five seeds; the notebook prints the file it writes.
+experiments: $(VENV)/.installed
+	$(PY) benchmarks/experiments.py --seeds 5 --json mnist_ann/experiments.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

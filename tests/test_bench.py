@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import keras
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
+sys.path.insert(0, str(ROOT / "benchmarks"))  # experiments.py imports bench, as it does when run as a script
+experiments = importlib.import_module("experiments")
 _spec = importlib.util.spec_from_file_location("choose_fast", ROOT / "benchmarks" / "choose_fast.py")
 choose_fast = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(choose_fast)
@@ -94,3 +97,23 @@ def test_the_fast_recipe_is_the_last_candidate_and_choosing_uses_the_validation_
     results = choose_fast.choose(*synthetic_digits(300, seed=3), seeds=1, log=lines.append)
     assert list(results) == list(choose_fast.CANDIDATES) and len(lines) == len(results)
     assert all(0.0 <= accuracy <= 1.0 for accuracies in results.values() for accuracy in accuracies)
+
+
+def test_experiments_run_every_edit_on_tiny_data_and_report_ranges():
+    lines = []
+    data = (synthetic_digits(300, seed=3), synthetic_digits(100, seed=4))
+    result = experiments.measure(data, seeds=2, log=lines.append)
+    assert list(result["experiments"]) == list(experiments.EXPERIMENTS) and len(lines) == len(experiments.EXPERIMENTS)
+    for entry in result["experiments"].values():
+        accuracy = entry["test_accuracy"]
+        assert len(accuracy["runs"]) == 2 and accuracy["min"] <= accuracy["median"] <= accuracy["max"]
+    assert result["experiments"]["the notebook as it is"]["test_accuracy"]["median"] > 0.5  # it learned
+    assert {"cpu_model", "cpu_count", "tensorflow"} <= set(result["machine"])
+
+
+def test_the_shipped_experiments_cover_every_edit_over_five_seeds():
+    shipped = mnist_ann.precomputed_experiments()
+    assert shipped["seeds"] >= 5 and list(shipped["experiments"]) == list(experiments.EXPERIMENTS)
+    for name, entry in shipped["experiments"].items():
+        assert entry["edit"] == experiments.EXPERIMENTS[name].edit
+        assert len(entry["test_accuracy"]["runs"]) == shipped["seeds"]

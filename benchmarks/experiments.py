@@ -1,0 +1,116 @@
+"""The notebook's "experiments to try", measured: each edit trained over several seeds on the full data.
+
+    python benchmarks/experiments.py --seeds 5 --json mnist_ann/experiments.json     (what `make experiments` runs)
+
+Each experiment changes one thing in the notebook as it is and reports the test accuracy it reaches, so that a
+learner who makes the same edit knows what to expect, and how much of a difference is only seed-to-seed noise.
+The file it writes ships inside mnist_ann, and the notebook prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+from bench import describe_machine
+
+from mnist_ann.data import flatten, load_mnist, normalize, one_hot, split_validation
+from mnist_ann.files import write_text_atomically
+from mnist_ann.quiet import quiet_tensorflow
+from mnist_ann.recipes import DEFAULT_RECIPE, get_recipe
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One edit to the notebook: what to change there, and what it changes in training."""
+
+    edit: str
+    hidden: tuple[int, int] = (128, 32)
+    scale: bool = True
+    augment: str | None = None  # None: the recipe's
+    epochs: int | None = None  # None: the recipe's
+    recipe: str = DEFAULT_RECIPE
+
+
+EXPERIMENTS = {
+    "the notebook as it is": Experiment("nothing"),
+    "64 units in the first hidden layer": Experiment("Dense(128, ...) -> Dense(64, ...)", hidden=(64, 32)),
+    "no scaling to 0-1": Experiment(
+        'x_train.astype("float32") * (1 / 255) -> x_train.astype("float32"), same for x_test', scale=False
+    ),
+    "no augmentation": Experiment('augment=RECIPE.augment -> augment="none"', augment="none"),
+    "half the epochs": Experiment("EPOCHS = RECIPE.epochs -> EPOCHS = 6", epochs=6),
+    "the original recipe": Experiment('get_recipe("fast") -> get_recipe("seed")', recipe="seed"),
+}
+
+
+def run(experiment: Experiment, data, seed: int) -> tuple[float, float]:
+    """Train the notebook's network with one edit for one seed; its test accuracy and training seconds."""
+    import keras
+
+    from mnist_ann.epochs import Network
+    from mnist_ann.training import fit, set_seed
+
+    (x_train, y_train), (x_test, y_test) = data
+    prepare = (lambda x: normalize(flatten(x))) if experiment.scale else (lambda x: flatten(x).astype(np.float32))
+    (x_fit, y_fit), (x_val, y_val) = split_validation(prepare(x_train), one_hot(y_train))
+    recipe = get_recipe(experiment.recipe)
+    if experiment.augment is not None:
+        recipe = dataclasses.replace(recipe, augment=experiment.augment)
+    set_seed(seed)
+    first, second = experiment.hidden
+    model = Network(
+        [
+            keras.Input(shape=(784,)),
+            keras.layers.Dense(first, activation="relu"),
+            keras.layers.Dense(second, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    start = time.perf_counter()
+    fit(model, (x_fit, y_fit), (x_val, y_val), recipe, seed=seed, epochs=experiment.epochs, verbose=0)
+    seconds = time.perf_counter() - start
+    predicted = model.predict(prepare(x_test), batch_size=10_000, verbose=0).argmax(axis=1)
+    return float((predicted == y_test).mean()), seconds
+
+
+def measure(data, seeds: int, log=print) -> dict:
+    """Every experiment for seeds 0 .. seeds-1: the date, the machine, and each one's accuracies and times."""
+    results = {}
+    for name, experiment in EXPERIMENTS.items():
+        accuracies, seconds = zip(*(run(experiment, data, seed) for seed in range(seeds)), strict=True)
+        results[name] = {
+            "edit": experiment.edit,
+            "test_accuracy": {
+                "median": statistics.median(accuracies),
+                "min": min(accuracies),
+                "max": max(accuracies),
+                "runs": list(accuracies),
+            },
+            "train_seconds": {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds)},
+        }
+        acc = results[name]["test_accuracy"]
+        log(f"{name:<36} test accuracy median {acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f})")
+    return describe_machine() | {"seeds": seeds, "experiments": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per experiment (default: %(default)s)")
+    parser.add_argument("--json", metavar="PATH", help="write the results here as JSON")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_ANN_DATA_DIR, else the cache)")
+    args = parser.parse_args(argv)
+    quiet_tensorflow()
+    result = measure(load_mnist(args.data_dir), args.seeds)
+    if args.json:
+        write_text_atomically(args.json, json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
