@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from conftest import SHARED_MNIST, Mirror
 from mnist_ann import data
@@ -80,14 +81,34 @@ def mutate_stored_output(copy: Path, cell_source: str, old: str, new: str) -> No
     nbformat.write(notebook, path)
 
 
+def mutate_notebook_source(copy: Path, cell_source: str, old: str, new: str) -> None:
+    """Edit a code cell of the committed notebook, as a learner would."""
+    path = copy / "notebooks" / "MNIST-NN.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    [cell] = [c for c in notebook.cells if c.cell_type == "code" and cell_source in c.source]
+    assert cell.source.count(old) >= 1, f"mutation target {old!r} not in the cell with {cell_source!r}"
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(notebook, path)
+
+
 TEETH = {
-    "hidden-128-to-64": (mutate_source, ("mnist_ann/model.py", "Dense(128,", "Dense(64,"), "Dense(64"),
-    "no-normalization": (
-        mutate_source,
-        ("mnist_ann/data.py", "images.astype(np.float32) * PIXEL_SCALE", "images.astype(np.float32)"),
+    "hidden-128-to-64-in-the-notebook": (
+        mutate_notebook_source,
+        ("def build_model", "Dense(128,", "Dense(64,"),
+        "Dense(64",
+    ),
+    "hidden-128-to-64-in-the-package": (mutate_source, ("mnist_ann/model.py", "Dense(128,", "Dense(64,"), "Dense 64"),
+    "no-scaling-in-the-notebook": (
+        mutate_notebook_source,
+        ("x_train_scaled =", " * (1 / 255)", ""),
         "pixel values from",
     ),
-    "stored-training-size": (mutate_stored_output, ("split_validation(", "(54000, 784)", "(54001, 784)"), "54001"),
+    "no-scaling-in-the-package": (
+        mutate_source,
+        ("mnist_ann/data.py", "images.astype(np.float32) * PIXEL_SCALE", "images.astype(np.float32)"),
+        "st_ann's: False",  # the end of "...identical to mnist_ann's: False", as nbval's diff shows it
+    ),
+    "stored-training-size": (mutate_stored_output, ("x_fit, y_fit =", "(54000, 784)", "(54001, 784)"), "54001"),
     "stored-parameter-count": (mutate_stored_output, ("model.summary", "104,938", "104,939"), "104,939"),
 }
 
@@ -98,7 +119,7 @@ def test_nbval_fails_when_the_code_or_the_stored_outputs_change(tmp_path, name):
     mutate, args, symptom = TEETH[name]
     copy = copy_project(tmp_path)
     mutate(copy, *args)
-    # -x: stop at the first failing cell; every mutation shows before training starts.
+    # -x: stop at the first failing cell.
     report = nbval(Path("notebooks/MNIST-NN.ipynb"), cwd=copy, env={"PYTHONPATH": str(copy)}, options=["-x"])
     assert report.startswith("exit 1\n"), report[-3000:]
     assert "Cell outputs differ" in report and symptom in report, report[-3000:]
@@ -183,7 +204,7 @@ def test_notebook_alone_in_an_empty_folder_runs_and_writes_only_there(tmp_path, 
     assert passed(report), report[-4000:]
     assert {path.name for path in folder.iterdir()} <= {NOTEBOOK.name, "figures", ".ipynb_checkpoints"}
     saved = {path.name for path in (folder / "figures").iterdir()}
-    assert {"accuracyPlot.png", "confusionMatrix.png", "predictions.png"} <= saved
+    assert {"curves.png", "confusionMatrix.png", "predictions.png", "weights.png", "your-digit.png"} <= saved
 
 
 def test_setup_cell_says_how_to_install_mnist_ann_when_it_is_missing():
@@ -199,3 +220,46 @@ def test_setup_cell_says_how_to_install_mnist_ann_when_it_is_missing():
     )
     assert result.returncode == 1
     assert re.search(r"ModuleNotFoundError: mnist_ann is not installed; run `pip install git\+https://", result.stderr)
+
+
+# --- a learner's second pass ---------------------------------------------------------------------
+
+
+def _text(cell) -> str:
+    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+
+
+@NEEDS_DATA
+def test_rerunning_the_training_cell_and_below_trains_again_and_edits_take_effect(tmp_path, monkeypatch):
+    """One kernel runs the whole notebook, then the training cell and every cell below it again, then everything from
+    the network's cell with two edits, as a learner would; any failed assertion on the way raises CellExecutionError."""
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(SHARED_MNIST))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(notebook, timeout=NOTEBOOK_TIMEOUT_S, resources={"metadata": {"path": str(tmp_path)}})
+    [training] = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "model.fit(" in c.source]
+    logs = []
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+        logs.append(_text(notebook.cells[training]))
+        for index in range(training, len(notebook.cells)):
+            client.execute_cell(notebook.cells[index], index)
+        logs.append(_text(notebook.cells[training]))
+        # A third pass as an experimenting learner makes it: a narrower layer and fewer epochs, from the model cell.
+        code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+        [network] = [i for i in code if "def build_model" in notebook.cells[i].source]
+        [settings] = [i for i in code if "EPOCHS = RECIPE.epochs" in notebook.cells[i].source]
+        notebook.cells[network].source = notebook.cells[network].source.replace("Dense(128,", "Dense(64,")
+        notebook.cells[settings].source = notebook.cells[settings].source.replace("RECIPE.epochs", "3")
+        for index in range(network, len(notebook.cells)):
+            client.execute_cell(notebook.cells[index], index)
+        logs.append(_text(notebook.cells[training]))
+    epochs = [[line for line in log.splitlines() if line.startswith("epoch")] for log in logs]
+    assert len(epochs[0]) == len(epochs[1]) == 12
+    losses = [float(re.search(r" loss ([0-9.]+)", line).group(1)) for line in epochs[1]]
+    assert losses[-1] < losses[0] / 3, epochs[1]  # it trained again, from fresh weights
+    assert epochs[1] == epochs[0]  # with the same seed, the same run
+    assert len(epochs[2]) == 3 and epochs[2][0].startswith("epoch 1/3")
+    assert "50,240" in _text(notebook.cells[network])  # the summary shows the edited layer: 784 x 64 + 64
+    evaluation = next(_text(c) for c in notebook.cells if "model.evaluate(" in c.source)
+    assert "98% check skipped; you changed: 3 epochs instead of 12; network 784 -> Dense 64" in evaluation

@@ -50,6 +50,16 @@ def test_no_machine_paths_in_sources_or_outputs():
     assert found == [], f"machine paths in the committed notebook: {found}"
 
 
+def test_no_warnings_or_logs_on_stderr(notebook):
+    stderr = [o.text for cell in code_cells(notebook) for o in cell.outputs if o.get("name") == "stderr"]
+    assert stderr == []
+
+
+def test_no_terminal_escape_codes_in_stored_outputs(notebook):
+    outputs = json.dumps([cell.outputs for cell in code_cells(notebook)])
+    assert "\\u001b[" not in outputs and "\x1b[" not in outputs
+
+
 def test_under_one_megabyte_and_shows_results(notebook):
     assert NOTEBOOK.stat().st_size < MAX_BYTES
     assert sum(bool(cell.outputs) for cell in code_cells(notebook)) >= 10  # committed executed, not cleared
