@@ -17,6 +17,8 @@ import platformdirs
 import pooch
 import requests
 
+from mnist_ann.files import os_reason
+
 DATA_DIR_ENV = "MNIST_ANN_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_ANN_CACHE_DIR"
 MIRRORS_ENV = "MNIST_ANN_MIRRORS"
@@ -294,6 +296,11 @@ def fetch(name: str, cache: Path, download: Download, *, verify: bool = True) ->
                 failures[mirror + name] = "connection closed before the whole file arrived"
             except requests.exceptions.RequestException as exc:
                 failures[mirror + name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            except OSError as exc:  # writing into the cache failed (a full disk, say): no other mirror helps
+                raise MnistDataError(
+                    f"cannot write {cache / name}: {os_reason(exc)}; free some space there (MNIST needs about 12 MB) "
+                    f"or set {CACHE_DIR_ENV} to another folder, then run again."
+                ) from None
     finally:
         logger.setLevel(level)
     raise FetchError("; ".join(f"{url}: {why}" for url, why in failures.items()))

@@ -11,16 +11,33 @@ DIGITS = list(range(10))
 EVAL_BATCH = 10_000  # validation and test sets in one batch each: evaluating keeps no gradients, so it fits
 
 
-def evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Cross-entropy and accuracy of `model` on uint8 images and digit labels, preprocessed as for training.
+def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
+    """The ten probabilities for each uint8 image, preprocessed as for training, in one forward pass.
 
-    The loss is the plain categorical cross-entropy of the predicted probabilities, without the label smoothing
-    a recipe may train with, so that it compares across recipes; the model need not be compiled.
+    On one device, one batch without Keras's input pipeline: the whole test set fits, and TensorFlow's tf.data logs a
+    spurious C++ error line on stderr on its first use in a process. Across replicas, `predict`, which gathers every
+    replica's share (`predict_on_batch` returns the first replica's only).
     """
-    probabilities = model.predict(preprocess(images), batch_size=EVAL_BATCH, verbose=0).astype(np.float64)
-    labels = np.asarray(labels)
+    x = preprocess(images)
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        return model.predict(x, batch_size=EVAL_BATCH, verbose=0)
+    return np.asarray(model.predict_on_batch(x))
+
+
+def scores(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Cross-entropy and accuracy of predicted probabilities against digit labels.
+
+    The loss is the plain categorical cross-entropy, without any label smoothing a recipe may train with, so that
+    it compares across recipes.
+    """
+    probabilities, labels = np.asarray(probabilities, dtype=np.float64), np.asarray(labels)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)  # Keras clips the same way
     return float(-np.log(picked).mean()), float((probabilities.argmax(axis=1) == labels).mean())
+
+
+def evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Cross-entropy and accuracy of `model` on uint8 images and digit labels; the model need not be compiled."""
+    return scores(predict_probabilities(model, images), labels)
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

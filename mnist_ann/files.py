@@ -1,4 +1,4 @@
-"""Write files so that an interrupted write never leaves a half-written file under the real name."""
+"""Write files so that an interrupted or failed write never leaves a half-written file under the real name."""
 
 from __future__ import annotations
 
@@ -9,6 +9,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+class WriteError(Exception):
+    """A file could not be written (a full disk, a read-only folder, ...); the message names it and the cause."""
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError's cause in words, such as "no space left on device"."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return reason[0].lower() + reason[1:] if reason else reason
+
+
+def write_failed(path: str | os.PathLike, exc: OSError) -> WriteError:
+    """The one-sentence error for a failed write of `path`: what, why, and what to do."""
+    return WriteError(
+        f"cannot write {path}: {os_reason(exc)}; nothing half-written was kept. Free some space (or fix the "
+        "folder's permissions), then run the same command again."
+    )
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -17,15 +35,24 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path` (same suffix); rename it onto `path` only if the block succeeds."""
+    """Yield a temporary path beside `path` (same suffix); rename it onto `path` only if the block succeeds.
+
+    An OSError while writing (a full disk, say) removes the temporary file, leaves `path` as it was, and is
+    raised again as one WriteError sentence naming `path`.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -125,6 +125,9 @@ def train(
     The last 10% of the images are held out for validation, as in the notebook. Under a tf.distribute
     `strategy` the model, optimizer and metrics are created in its scope and each batch of the
     recipe's size is split among its replicas. Test images are for `mnist_ann.evaluation.evaluate`.
+
+    Side effect: like `set_seed`, it turns on TensorFlow's deterministic ops (`enable_op_determinism`) for the rest
+    of the calling process, so that the same seed repeats the same run; TensorFlow offers no way to turn them off.
     """
     strategy = strategy or tf.distribute.get_strategy()
     set_seed(seed)

@@ -212,3 +212,20 @@ def test_bad_train_options(tmp_path, tiny_data, args, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
+
+
+def test_evaluate_runs_the_test_set_through_the_model_once(run_dir, tiny_data):
+    probe = (
+        "import sys\n"
+        "import keras\n"
+        "from mnist_ann.app.cli import main\n"
+        "calls = []\n"
+        "original = keras.Model.predict_on_batch\n"
+        "keras.Model.predict_on_batch = lambda self, x: calls.append(len(x)) or original(self, x)\n"
+        "keras.Model.predict = lambda *a, **k: calls.append('predict')\n"
+        f"code = main(['evaluate', '--model', {str(run_dir / 'model.keras')!r}, '--data-dir', {str(tiny_data)!r},"
+        " '--no-verify'])\n"
+        "print(code, calls)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "0 [100]", result.stdout + result.stderr

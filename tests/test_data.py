@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
 
 from conftest import SHARED_MNIST, idx_bytes
@@ -278,3 +280,23 @@ def test_canonical_files_through_the_environment_variable(monkeypatch):
     assert x_train.dtype == x_test.dtype == y_train.dtype == y_test.dtype == np.uint8
     assert np.bincount(y_train)[0] == 5923 and np.bincount(y_test)[0] == 980
     assert abs(x_train.mean() - 33.3184) < 1e-3
+
+
+def test_a_full_disk_while_downloading_is_one_sentence_and_leaves_nothing_in_the_cache(
+    mirror_factory, tmp_path, monkeypatch
+):
+    good = mirror_factory("ok")
+
+    def full_disk(self, url, output_file, pooch_, check_only=False):
+        with open(output_file, "wb") as f:  # pooch hands over a temporary file in the cache...
+            f.write(b"the first bytes")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # ...and the disk fills up
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", full_disk)
+    cache = tmp_path / "cache"
+    with pytest.raises(MnistDataError) as info:
+        load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    message = str(info.value)
+    assert message.startswith(f"cannot write {cache / 'train-images-idx3-ubyte.gz'}: no space left on device; ")
+    assert "MNIST_ANN_CACHE_DIR" in message and "\n" not in message
+    assert [path.name for path in cache.iterdir()] == []  # nothing a later run would trust

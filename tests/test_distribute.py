@@ -260,7 +260,7 @@ def test_a_killed_multi_worker_run_resumes_on_shared_storage(tmp_path):
                 os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
     assert chief.returncode == -signal.SIGKILL
-    assert json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    assert json.loads((out / "backup" / "epoch-0002" / "epoch.json").read_text())["epoch"] == 2
     assert not (out / "metrics.json").exists()
 
     configs = _two_workers()

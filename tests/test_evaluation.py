@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -57,7 +59,11 @@ def test_misclassified_lists_the_most_confident_mistakes_first():
 class _Fixed:
     """A stand-in model with fixed answers that records what it was given, to check evaluate's arithmetic."""
 
-    def predict(self, x, batch_size, verbose):
+    calls = 0
+    distribute_strategy = types.SimpleNamespace(num_replicas_in_sync=1)  # one device
+
+    def predict_on_batch(self, x):
+        self.calls += 1
         self.seen = (x.dtype, x.shape, float(x.max()))
         answers = np.zeros((3, 10), np.float32)
         answers[0, [0, 1, 2]] = 0.3, 0.5, 0.2  # true 1: right, p = 0.5
@@ -71,4 +77,4 @@ def test_evaluate_preprocesses_images_and_scores_plain_cross_entropy_and_accurac
     loss, accuracy = mnist_ann.evaluate(model, np.full((3, 28, 28), 255, dtype=np.uint8), np.array([1, 2, 3]))
     assert loss == pytest.approx(-(np.log(0.5) + np.log(0.25) + np.log(1.0)) / 3)
     assert accuracy == pytest.approx(2 / 3)
-    assert model.seen == (np.float32, (3, 784), 1.0)
+    assert model.seen == (np.float32, (3, 784), 1.0) and model.calls == 1  # one forward pass

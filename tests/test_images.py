@@ -80,7 +80,7 @@ def test_every_bad_image_is_named_with_its_problem(tmp_path):
 class _Uniform:
     """A stand-in model: digit i gets probability proportional to i + 1, whatever the input."""
 
-    def predict(self, x, verbose=0):
+    def predict_on_batch(self, x):
         p = np.arange(1, 11, dtype=np.float32)
         return np.tile(p / p.sum(), (len(x), 1))
 

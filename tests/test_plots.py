@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
+import matplotlib.figure
 import numpy as np
 import pytest
 from PIL import Image
 
 import mnist_ann
+from mnist_ann.files import WriteError
 
 Y_TRUE = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
 Y_PRED = np.array([0, 1, 1, 1, 2, 3, 3, 3, 9, 4])
@@ -81,3 +87,17 @@ def test_weights_outline_the_units_asked_for():
     kernel = np.random.default_rng(1).normal(size=(784, 20))
     assert len(mnist_ann.plot_weights(kernel).axes[0].patches) == 0
     assert len(mnist_ann.plot_weights(kernel, outlined=[3, 17]).axes[0].patches) == 2
+
+
+def test_a_full_disk_while_saving_a_figure_keeps_the_old_file_and_says_which(tmp_path, monkeypatch):
+    path = tmp_path / "curves.png"
+    path.write_bytes(b"the old figure")
+
+    def full_disk(self, fname, **kwargs):
+        Path(fname).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
+    with pytest.raises(WriteError, match=f"cannot write {path}: no space left on device; "):
+        mnist_ann.plot_history(HISTORY, path=path)
+    assert path.read_bytes() == b"the old figure" and [p.name for p in tmp_path.iterdir()] == ["curves.png"]

@@ -25,7 +25,7 @@ def test_killed_training_resumes_from_the_last_epoch_and_matches_an_uninterrupte
     )
     assert crashed.returncode == -9 and "epoch 1/4" in crashed.stdout and "epoch 3/4" not in crashed.stdout
     assert not (tmp_path / "run" / "metrics.json").exists()
-    assert json.loads((tmp_path / "run" / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    assert json.loads((tmp_path / "run" / "backup" / "epoch-0002" / "epoch.json").read_text())["epoch"] == 2
 
     resumed = cli(*args, "--out", tmp_path / "run")
     assert resumed.returncode == 0, resumed.stderr

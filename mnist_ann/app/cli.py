@@ -18,6 +18,7 @@ from mnist_ann.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 EXIT_ERROR = 2  # bad input: one sentence on stderr, nothing written
 EXIT_PARTIAL = 1  # predict: some images failed, the others were predicted
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+EXIT_WRITE_FAILED = 74  # a file could not be written (a full disk, say): sysexits' EX_IOERR
 
 
 class UsageError(Exception):
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_ann.app.distribute import StrategyError
     from mnist_ann.app.runs import RunFolderError
     from mnist_ann.data import MnistDataError
+    from mnist_ann.files import WriteError
     from mnist_ann.images import ImageInputError
 
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
@@ -116,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, MnistDataError, ImageInputError, RunFolderError, StrategyError) as exc:
         print(f"mnist-ann {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except WriteError as exc:
+        print(f"mnist-ann {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     except Interrupted as exc:
         print(f"mnist-ann {args.command}: interrupted; {exc}.", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -214,24 +219,20 @@ def _metrics(recipe, seed: int, strategy, seconds: float, loss: float, accuracy:
 def cmd_evaluate(args) -> int:
     quiet_tensorflow()
     from mnist_ann.app.runs import load_model
-    from mnist_ann.data import load_mnist, preprocess
-    from mnist_ann.evaluation import evaluate, format_report, per_class_report
+    from mnist_ann.data import load_mnist
+    from mnist_ann.evaluation import format_report, per_class_report, predict_probabilities, scores
 
     model = load_model(args.model)
     _, (x_test, y_test) = load_mnist(args.data_dir, verify=not args.no_verify)
-    loss, accuracy = evaluate(model, x_test, y_test)
-    predicted = model.predict(preprocess(x_test), batch_size=1000, verbose=0).argmax(axis=1)
-    report = per_class_report(y_test, predicted)
+    probabilities = predict_probabilities(model, x_test)  # the test set through the model once
+    loss, accuracy = scores(probabilities, y_test)
+    report = per_class_report(y_test, probabilities.argmax(axis=1))
     if args.json:
         print(json.dumps({"test_loss": loss, "test_accuracy": accuracy, "per_class": report}, indent=2))
     else:
         print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} on {len(y_test)} images\n")
         print(format_report(report))
     return 0
-
-
-def _report_bad_image(error: Exception) -> None:
-    print(f"mnist-ann predict: error: {error}", file=sys.stderr)
 
 
 def cmd_predict(args) -> int:

@@ -29,7 +29,7 @@ def predict_images(model, paths, on_error=None) -> tuple[list[dict], list[np.nda
                 on_error(exc)
             results.append({"image": str(path), "error": str(exc)})
     if inputs:
-        probabilities = model.predict(np.stack(inputs).reshape(len(inputs), -1), verbose=0)
+        probabilities = np.asarray(model.predict_on_batch(np.stack(inputs).reshape(len(inputs), -1)))
         good = [result for result in results if "error" not in result]
         for result, p in zip(good, probabilities, strict=True):
             top = np.argsort(-p)[:TOP_K]

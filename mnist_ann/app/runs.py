@@ -17,7 +17,7 @@ MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"  # written last: its presence marks the run finished
 CURVES_FILE = "curves.png"  # accuracy and loss per epoch, side by side
-BACKUP_DIR = "backup"  # Keras's BackupAndRestore state; removed by Keras when training ends
+BACKUP_DIR = "backup"  # SafeBackup's epoch-NNNN backups; removed when training ends
 LOCK_FILE = ".lock"  # held by the one process that trains in the folder
 
 
@@ -69,20 +69,20 @@ class RunFolder:
 
     @property
     def resuming(self) -> bool:
-        """Whether an interrupted run left a backup here to resume from."""
-        return self.backup.is_dir()
+        """Whether an interrupted run left a complete backup here to resume from."""
+        from mnist_ann.app.callbacks import SNAPSHOT  # imported here: it loads Keras
+
+        return self.backup.is_dir() and any(SNAPSHOT.fullmatch(p.name) for p in self.backup.iterdir())
 
     def callbacks(self) -> list:
         """Keras callbacks: a backup after every epoch to resume from, and the history kept in history.json."""
         # Imported here: the lock is taken before TensorFlow loads, so a clash is reported at once.
-        from mnist_ann.app.callbacks import FollowBackup, HistoryFile
+        from mnist_ann.app.callbacks import FollowBackup, HistoryFile, SafeBackup
 
         if not self.writer:
             return [FollowBackup(str(self.backup))]
-        import keras
-
         # History first: an epoch's line is on disk before the backup that says the epoch is done.
-        return [HistoryFile(self.path / HISTORY_FILE), keras.callbacks.BackupAndRestore(str(self.backup))]
+        return [HistoryFile(self.path / HISTORY_FILE), SafeBackup(str(self.backup))]
 
     def history(self) -> dict[str, list[float]]:
         """Every epoch's metrics, across resumes, as history.json holds them."""
