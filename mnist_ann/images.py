@@ -86,7 +86,7 @@ def digit_steps(image: Image.Image) -> dict[str, np.ndarray]:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     box = Image.fromarray((ink * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
     box = np.asarray(box, dtype=np.float32) / 255.0
-    steps[f"scaled into {BOX}x{BOX}"] = box
+    steps[f"scaled to fit {BOX}x{BOX}"] = box
 
     # Paste so that the centre of mass lands on the centre of the 28x28 field.
     ys, xs = np.indices(box.shape)

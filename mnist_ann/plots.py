@@ -64,7 +64,7 @@ def plot_history(history: dict, path: str | os.PathLike | None = None) -> plt.Fi
         fig.text(
             0.5,
             -0.02,
-            "the first epoch may lie below the axes: they are fitted to epoch 2 onwards",
+            "the first epoch may lie outside the axes: they are fitted to epoch 2 onwards",
             ha="center",
             fontsize=9,
             color="0.35",
@@ -186,7 +186,7 @@ def plot_preparation(
             ax.imshow(image)
         else:
             ax.imshow(image, cmap=DIGIT_CMAP, vmin=0, vmax=1)
-        ax.set_title(f"{name}\n{image.shape[1]}x{image.shape[0]}", fontsize=10)
+        ax.set_title(f"{name}\n{image.shape[1]} wide, {image.shape[0]} high", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     if probabilities is not None:

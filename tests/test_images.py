@@ -50,13 +50,13 @@ def test_the_steps_are_shown_in_order_and_end_with_the_input():
         "original",
         "grey, inverted",
         "cropped to the ink",
-        "scaled into 20x20",
+        "scaled to fit 20x20",
         "centred in 28x28",
     ]
     assert steps["original"].shape == (120, 120, 3)
     inverted = steps["grey, inverted"]
     assert inverted.shape == (120, 120) and inverted[0, 0] == 0 and inverted.max() == 1  # paper dark, ink bright
-    assert max(steps["scaled into 20x20"].shape) == 20
+    assert max(steps["scaled to fit 20x20"].shape) == 20
     np.testing.assert_array_equal(steps["centred in 28x28"], digit_to_mnist(photo))
 
 
