@@ -7,7 +7,7 @@ NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint bench experiments clean
+.PHONY: run test lint bench experiments variant clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,18 @@ bench: $(VENV)/.installed
 # The notebook's "experiments to try": each edit over five seeds; the notebook prints the file it writes.
 experiments: $(VENV)/.installed
 	$(PY) benchmarks/experiments.py --seeds 5 --json mnist_ann/experiments.json
+
+# A copy of the notebook run with other parameters by papermill, into OUT (default runs/variant) with its figures
+# in OUT/figures; the committed notebook and images/ are never written. Any of SEED, RECIPE, EPOCHS, HIDDEN_1 and
+# HIDDEN_2 given on the command line is passed on, e.g. `make variant RECIPE=augmented SEED=1`.
+OUT ?= runs/variant
+KNOBS := SEED RECIPE EPOCHS HIDDEN_1 HIDDEN_2
+variant: $(VENV)/.installed
+	$(if $(filter $(abspath $(OUT)),$(abspath notebooks) $(abspath images) $(CURDIR)),\
+		$(error OUT=$(OUT) would overwrite the committed notebook or figures; choose another folder))
+	mkdir -p $(OUT)
+	MNIST_ANN_FIGURES_DIR=$(abspath $(OUT))/figures $(PY) -m papermill --cwd $(OUT) $(NOTEBOOK) $(OUT)/MNIST-NN.ipynb \
+		$(foreach knob,$(KNOBS),$(if $(filter command line,$(origin $(knob))),-p $(knob) $($(knob))))
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -39,13 +39,13 @@ class Experiment:
 
 EXPERIMENTS = {
     "the notebook as it is": Experiment("nothing"),
-    "64 units in the first hidden layer": Experiment("Dense(128, ...) -> Dense(64, ...)", hidden=(64, 32)),
+    "64 units in the first hidden layer": Experiment("HIDDEN_1 = 128 -> HIDDEN_1 = 64", hidden=(64, 32)),
     "no scaling to 0-1": Experiment(
         'x_train.astype("float32") * (1 / 255) -> x_train.astype("float32"), same for x_test', scale=False
     ),
-    "no augmentation": Experiment('augment=RECIPE.augment -> augment="none"', augment="none"),
-    "half the epochs": Experiment("EPOCHS = RECIPE.epochs -> EPOCHS = 6", epochs=6),
-    "the original recipe": Experiment('get_recipe("fast") -> get_recipe("seed")', recipe="seed"),
+    "no augmentation": Experiment('augment=recipe.augment -> augment="none"', augment="none"),
+    "half the epochs": Experiment("EPOCHS = None -> EPOCHS = 6", epochs=6),
+    "the original recipe": Experiment('RECIPE = "fast" -> RECIPE = "seed"', recipe="seed"),
 }
 
 

@@ -94,8 +94,8 @@ def mutate_notebook_source(copy: Path, cell_source: str, old: str, new: str) -> 
 TEETH = {
     "hidden-128-to-64-in-the-notebook": (
         mutate_notebook_source,
-        ("def build_model", "Dense(128,", "Dense(64,"),
-        "Dense(64",
+        ("HIDDEN_1 = 128", "HIDDEN_1 = 128", "HIDDEN_1 = 64"),
+        "50,240",  # 784 x 64 + 64 parameters in the first layer
     ),
     "hidden-128-to-64-in-the-package": (mutate_source, ("mnist_ann/model.py", "Dense(128,", "Dense(64,"), "Dense 64"),
     "no-scaling-in-the-notebook": (
@@ -231,8 +231,9 @@ def _text(cell) -> str:
 
 @NEEDS_DATA
 def test_rerunning_the_training_cell_and_below_trains_again_and_edits_take_effect(tmp_path, monkeypatch):
-    """One kernel runs the whole notebook, then the training cell and every cell below it again, then everything from
-    the network's cell with two edits, as a learner would; any failed assertion on the way raises CellExecutionError."""
+    """One kernel runs the whole notebook, then the training cell and every cell below it again, then the settings
+    cell with two edits and everything from the network's cell on, as a learner would; any failed assertion on the
+    way raises CellExecutionError."""
     monkeypatch.setenv(data.DATA_DIR_ENV, str(SHARED_MNIST))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(notebook, timeout=NOTEBOOK_TIMEOUT_S, resources={"metadata": {"path": str(tmp_path)}})
@@ -248,9 +249,10 @@ def test_rerunning_the_training_cell_and_below_trains_again_and_edits_take_effec
         # A third pass as an experimenting learner makes it: a narrower layer and fewer epochs, from the model cell.
         code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
         [network] = [i for i in code if "def build_model" in notebook.cells[i].source]
-        [settings] = [i for i in code if "EPOCHS = RECIPE.epochs" in notebook.cells[i].source]
-        notebook.cells[network].source = notebook.cells[network].source.replace("Dense(128,", "Dense(64,")
-        notebook.cells[settings].source = notebook.cells[settings].source.replace("RECIPE.epochs", "3")
+        [settings] = [i for i in code if "parameters" in notebook.cells[i].metadata.get("tags", [])]
+        edited = notebook.cells[settings].source.replace("HIDDEN_1 = 128", "HIDDEN_1 = 64")
+        notebook.cells[settings].source = edited.replace("EPOCHS = None", "EPOCHS = 3")
+        client.execute_cell(notebook.cells[settings], settings)
         for index in range(network, len(notebook.cells)):
             client.execute_cell(notebook.cells[index], index)
         logs.append(_text(notebook.cells[training]))

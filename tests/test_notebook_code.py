@@ -53,7 +53,7 @@ def test_the_notebooks_preparation_is_mnist_anns_bit_for_bit():
 
 
 def test_the_notebooks_network_is_mnist_anns():
-    ns = run_cells({"keras": keras, "mnist_ann": mnist_ann}, "def build_model")
+    ns = run_cells({"keras": keras, "mnist_ann": mnist_ann}, "HIDDEN_1 = 128", "def build_model")
     notebook, package = ns["build_model"](), mnist_ann.build_model()
     assert mnist_ann.network_layout(notebook) == mnist_ann.network_layout(package)
     assert [layer.name for layer in notebook.layers] == [layer.name for layer in package.layers]
