@@ -43,10 +43,10 @@ def changes_from_default(model: keras.Model, recipe: Recipe, epochs: int, batche
     changes = []
     if recipe != default:
         changes.append(f"recipe {recipe.name!r} instead of {default.name!r}")
-    if epochs != default.epochs:
-        changes.append(f"{epochs} epochs instead of {default.epochs}")
-    if batches.augment != default.augment:
-        changes.append(f"augment {batches.augment!r} instead of {default.augment!r}")
+    if epochs != recipe.epochs:  # against the recipe's own: another recipe brings its own epochs and augmentation
+        changes.append(f"{epochs} epochs instead of {recipe.epochs}")
+    if batches.augment != recipe.augment:
+        changes.append(f"augment {batches.augment!r} instead of {recipe.augment!r}")
     if batches.x.dtype != tf.uint8 and float(tf.reduce_max(batches.x)) > 1:
         changes.append("pixels not scaled to 0-1")
     layout, published = network_layout(model), network_layout(build_model())
