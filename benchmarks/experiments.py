@@ -20,6 +20,7 @@ import numpy as np
 from bench import describe_machine
 
 from mnist_ann.data import flatten, load_mnist, normalize, one_hot, split_validation
+from mnist_ann.evaluation import EVAL_BATCH, scores
 from mnist_ann.files import write_text_atomically
 from mnist_ann.quiet import quiet_tensorflow
 from mnist_ann.recipes import DEFAULT_RECIPE, get_recipe
@@ -75,8 +76,8 @@ def run(experiment: Experiment, data, seed: int) -> tuple[float, float]:
     start = time.perf_counter()
     fit(model, (x_fit, y_fit), (x_val, y_val), recipe, seed=seed, epochs=experiment.epochs, verbose=0)
     seconds = time.perf_counter() - start
-    predicted = model.predict(prepare(x_test), batch_size=10_000, verbose=0).argmax(axis=1)
-    return float((predicted == y_test).mean()), seconds
+    _, accuracy = scores(model.predict(prepare(x_test), batch_size=EVAL_BATCH, verbose=0), y_test)
+    return accuracy, seconds
 
 
 def measure(data, seeds: int, log=print) -> dict:

@@ -25,6 +25,13 @@ def snapshot_name(epochs_done: int) -> str:
     return f"epoch-{epochs_done:04d}"
 
 
+def snapshots(folder: str | Path) -> list[Path]:
+    """The complete backups in a backup folder, newest first; none if the folder does not exist."""
+    folder = Path(folder)
+    found = [p for p in folder.iterdir() if p.is_dir() and SNAPSHOT.fullmatch(p.name)] if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(SNAPSHOT.fullmatch(p.name).group(1)), reverse=True)
+
+
 class SafeBackup(keras.callbacks.BackupAndRestore):
     """Keras's BackupAndRestore, made safe against a kill or a full disk at any moment.
 
@@ -40,15 +47,9 @@ class SafeBackup(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir)
         self.log = log
 
-    def snapshots(self) -> list[Path]:
-        """The complete backups in the folder, newest first."""
-        folder = Path(self.backup_dir)
-        found = [p for p in folder.iterdir() if p.is_dir() and SNAPSHOT.fullmatch(p.name)] if folder.is_dir() else []
-        return sorted(found, key=lambda p: int(SNAPSHOT.fullmatch(p.name).group(1)), reverse=True)
-
     def on_train_begin(self, logs=None):
-        snapshots = self.snapshots()
-        for number, snapshot in enumerate(snapshots):
+        found = snapshots(self.backup_dir)
+        for number, snapshot in enumerate(found):
             try:
                 self._load(snapshot)
             except Exception as exc:  # NumPy, zipfile and JSON each fail in their own way on a damaged file
@@ -58,7 +59,7 @@ class SafeBackup(keras.callbacks.BackupAndRestore):
             if number:
                 self.log(f"resuming from the newest intact backup, {snapshot}")
             return
-        if snapshots:
+        if found:
             self.log(f"no intact backup in {self.backup_dir}; starting this run over from epoch 1")
 
     def _variables(self) -> list:
@@ -98,7 +99,7 @@ class SafeBackup(keras.callbacks.BackupAndRestore):
             raise write_failed(final, exc) from None
         finally:
             shutil.rmtree(writing, ignore_errors=True)
-        for older in self.snapshots()[KEEP:]:  # the one before stays, in case the newest is damaged later
+        for older in snapshots(folder)[KEEP:]:  # the one before stays, in case the newest is damaged later
             shutil.rmtree(older, ignore_errors=True)
 
     def _write(self, folder: Path) -> None:

@@ -70,9 +70,9 @@ class RunFolder:
     @property
     def resuming(self) -> bool:
         """Whether an interrupted run left a complete backup here to resume from."""
-        from mnist_ann.app.callbacks import SNAPSHOT  # imported here: it loads Keras
+        from mnist_ann.app.callbacks import snapshots  # imported here: it loads Keras
 
-        return self.backup.is_dir() and any(SNAPSHOT.fullmatch(p.name) for p in self.backup.iterdir())
+        return bool(snapshots(self.backup))
 
     def callbacks(self) -> list:
         """Keras callbacks: a backup after every epoch to resume from, and the history kept in history.json."""
