@@ -57,15 +57,35 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
     return (kernel / kernel.sum()).astype(np.float32)
 
 
+def gaussian_band(sigma: float) -> np.ndarray:
+    """[28, 28] float32: the matrix that blurs each row of an image with a Gaussian of `sigma` pixels (image @ band).
+
+    Entry (i, j) is the kernel's weight for a distance |i - j|, up to three sigmas; past the image's edge there is
+    nothing to weigh, as with a zero-padded convolution. The Gaussian is symmetric, so the matrix is too, and
+    band @ image blurs each column.
+    """
+    kernel = _gaussian_kernel(sigma)
+    radius = len(kernel) // 2
+    distance = np.abs(np.arange(SIDE)[:, None] - np.arange(SIDE)[None, :])
+    return np.where(distance <= radius, kernel[radius + np.minimum(distance, radius)], 0).astype(np.float32)
+
+
+def gaussian_blur(images: tf.Tensor, sigma: float) -> tf.Tensor:
+    """Blur [m, 28, 28] images with a 2-D Gaussian of `sigma` pixels, zero outside the image; same shape.
+
+    A 2-D Gaussian is a Gaussian along the rows times one along the columns, so the blur is two small matrix
+    products with a banded matrix: a few times faster on a CPU than two 25-tap depthwise convolutions, and far
+    faster where those convolutions have no optimized kernel.
+    """
+    band = tf.constant(gaussian_band(sigma))
+    return tf.matmul(band, tf.matmul(images, band))
+
+
 def _smooth_field(n, seed: tf.Tensor, sigma: float) -> tf.Tensor:
-    """[n, 28, 28, 2] random displacements: uniform in [-1, 1] per pixel, then Gaussian-blurred (Simard et al.)."""
-    field = tf.random.stateless_uniform([n, SIDE, SIDE, 2], seed, -1.0, 1.0)
-    kernel = tf.constant(_gaussian_kernel(sigma))
-    size = kernel.shape[0]
-    rows = tf.tile(tf.reshape(kernel, [size, 1, 1, 1]), [1, 1, 2, 1])
-    cols = tf.tile(tf.reshape(kernel, [1, size, 1, 1]), [1, 1, 2, 1])
-    field = tf.nn.depthwise_conv2d(field, rows, [1, 1, 1, 1], "SAME")
-    return tf.nn.depthwise_conv2d(field, cols, [1, 1, 1, 1], "SAME")
+    """[n, 784, 2] random displacements (rows, columns) per pixel: uniform in [-1, 1], then Gaussian-blurred
+    (Simard et al.)."""
+    field = gaussian_blur(tf.random.stateless_uniform([n * 2, SIDE, SIDE], seed, -1.0, 1.0), sigma)
+    return tf.transpose(tf.reshape(field, [n, 2, PIXELS]), [0, 2, 1])
 
 
 def distort_batch(
@@ -91,7 +111,7 @@ def distort_batch(
     angle = tf.random.stateless_uniform([n, 1], seeds[0], -1.0, 1.0) * (degrees * math.pi / 180)
     scale = 1.0 + tf.random.stateless_uniform([n, 1], seeds[1], -zoom, zoom)
     offset = tf.random.stateless_uniform([n, 2], seeds[2], -shift, shift)
-    field = alpha * tf.reshape(_smooth_field(n, seeds[3], sigma), [n, PIXELS, 2])
+    field = alpha * _smooth_field(n, seeds[3], sigma)
     rows, cols = np.divmod(np.arange(PIXELS, dtype=np.float32), SIDE)
     r, c = rows - CENTER, cols - CENTER
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale

@@ -1,13 +1,12 @@
-"""Whole epochs in one compiled call: the training set as seed- and epoch-keyed batches, and a Keras model that
-`fit` drives one epoch per call.
+"""Whole epochs in one compiled call: the training set as seed- and epoch-keyed batches, and a Keras model whose
+`train_step` can take a whole epoch.
 
-`model.fit(batches, ...)` on a `Network` still runs Keras's own `fit`: its callbacks, history, validation,
-`BackupAndRestore` and progress bar. What changes is the function `fit` calls (Keras's documented hook,
-`make_train_function`): instead of one call per batch fed by `tf.data`, one `tf.function` per epoch shuffles the
-in-memory training set, gathers each batch, augments it and runs Keras's `train_step` on it in a `tf.range` loop,
-then scores the validation set with Keras's `test_step` in the same call. Under a multi-replica tf.distribute
-strategy, and for recipes that ask for it, the same batches are fed the classic way instead: a `tf.data` pipeline
-and one `train_step` per call.
+`model.fit(batches.whole_epochs(...), ...)` on a `Network` runs Keras's own `fit`, with its callbacks, history,
+`BackupAndRestore` and progress bar, on a dataset of one element per epoch. `Network.train_step` (the hook Keras
+documents for customising `fit`) takes that element and, in one compiled call, shuffles the in-memory training set,
+gathers each batch, augments it and runs Keras's own `train_step` on it in a `tf.while_loop`, then scores the
+validation set with Keras's `test_step`. `batches.dataset` serves the same batches the classic way, one per step
+through `tf.data`: for tf.distribute strategies, which split every batch among replicas, and for recipes that ask.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from mnist_ann.augment import distort_batch, shift_batch
 from mnist_ann.data import PIXEL_SCALE
 
 AUGMENTS = ("none", "shift", "elastic")
-LOOPS = ("epoch", "step")
 
 # Shuffle seeds are [seed, epoch] and augmentation seeds [seed, AUGMENT_STREAM + global step]: the offset keeps
 # the two streams of stateless random numbers apart for any run shorter than 2**40 steps.
@@ -48,20 +46,18 @@ class EpochBatches:
     `x` holds flattened images: floats in 0-1, or uint8 pixels 0-255, which are kept so (a quarter of the memory)
     and scaled as each batch is gathered, to the very floats `normalize` gives. `y` holds one-hot labels.
     `augment` is "none", "shift" (each image moved by up to one pixel in x and y) or "elastic" (elastic distortion
-    plus a small rotation, zoom and shift). `loop` is "epoch" (one compiled call per epoch) or "step" (one call
-    per batch through `tf.data`, as plain Keras). `callback` tells the batches which epoch `fit` is in, so a run
-    resumed at epoch k sees exactly the batches an uninterrupted run sees.
+    plus a small rotation, zoom and shift). Train a `Network` on `whole_epochs()`, one compiled call per epoch, or
+    any Keras model on `dataset`, one call per batch, with `callback`, which tells the batches which epoch `fit`
+    is in. Either way a run resumed at epoch k sees exactly the batches an uninterrupted run sees.
     """
 
-    def __init__(self, x, y, batch_size: int, *, seed: int = 0, augment: str = "none", loop: str = "epoch"):
+    def __init__(self, x, y, batch_size: int, *, seed: int = 0, augment: str = "none"):
         if augment not in AUGMENTS:
             raise ValueError(f"unknown augment {augment!r}; choose one of: {', '.join(AUGMENTS)}.")
-        if loop not in LOOPS:
-            raise ValueError(f"unknown loop {loop!r}; choose one of: {', '.join(LOOPS)}.")
         if len(x) != len(y) or not len(x):
             raise ValueError(f"EpochBatches needs as many labels as images, at least one: got {len(x)} and {len(y)}.")
         self.size, self.batch_size, self.steps = len(x), batch_size, math.ceil(len(x) / batch_size)
-        self.augment, self.loop = augment, loop
+        self.augment = augment
         x = np.asarray(x)
         self.x = tf.constant(x if x.dtype == np.uint8 else x.astype(np.float32, copy=False))
         self.y = tf.constant(np.asarray(y, dtype=np.float32))
@@ -71,122 +67,98 @@ class EpochBatches:
 
     def order(self) -> tf.Tensor:
         """This epoch's permutation of the training set."""
-        return tf.random.experimental.stateless_shuffle(
-            tf.range(self.size, dtype=tf.int64), seed=tf.stack([self.seed, self.epoch])
-        )
+        return _order(self.size, self.seed, self.epoch)
 
     def batch(self, order: tf.Tensor, step) -> tuple[tf.Tensor, tf.Tensor]:
         """Batch number `step` of this epoch: images (augmented) and labels."""
         step = tf.cast(step, tf.int64)
         rows = order[step * self.batch_size : (step + 1) * self.batch_size]
-        x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
-        if self.augment == "shift":
-            x = shift_batch(x)  # exact on uint8 too, and cheaper there
-        x = _as_float(x)
-        if self.augment == "elastic":
-            x = distort_batch(x, tf.stack([self.seed, AUGMENT_STREAM + self.epoch * self.steps + step]))
-        return x, y
+        seed = tf.stack([self.seed, AUGMENT_STREAM + self.epoch * self.steps + step])
+        return augment_batch(tf.gather(self.x, rows), self.augment, seed), tf.gather(self.y, rows)
 
-    def epoch_function(self, train_step, then=lambda: None):
-        """A tf.function that runs `train_step` on every batch of the current epoch, in order, then `then()` in the
-        same call, and returns what `then` returns."""
+    def whole_epochs(self, validation=None) -> tf.data.Dataset:
+        """The training set as one dataset element, repeated: give it to a `Network`'s `fit` with
+        `steps_per_epoch=1`, and each step trains a whole epoch in one compiled call.
 
-        @tf.function
-        def one_epoch():
-            order = self.order()
-
-            def body(step):
-                train_step(self.batch(order, step))
-                return (step + 1,)
-
-            tf.while_loop(lambda step: step < self.steps, body, (tf.constant(0, tf.int64),))
-            return then()
-
-        return one_epoch
+        The element holds the images, labels, seed and batch size, and names the augmentation by a key ("none",
+        "shift" or "elastic"). `Network.train_step` shuffles and cuts them into this epoch's batches itself; it
+        takes the epoch from the optimizer's step count, so a resumed run needs no callback. `validation`, an
+        (images, labels) pair, is scored at the end of each epoch in the same call, the quickest way; `fit`'s own
+        `validation_data` works too. The element repeats without end, so `fit` keeps one iterator for the whole
+        run: making a new one each epoch cost up to a tenth of a second per epoch.
+        """
+        element = {"images": self.x, "labels": self.y, "seed": self.seed}
+        element |= {"batch_size": tf.constant(self.batch_size, tf.int64), self.augment: tf.constant(True)}
+        if validation is not None:
+            element["validation"] = tuple(tf.constant(np.asarray(v, np.float32)) for v in validation)
+        return tf.data.Dataset.from_tensors(element).repeat()
 
     @property
     def dataset(self) -> tf.data.Dataset:
-        """The same batches as a tf.data pipeline, one batch per element (the "step" loop, and strategies)."""
+        """The same batches as a tf.data pipeline, one batch per element: for strategies and the "step" loop. Give
+        `fit` the batches' `callback` with it, so each epoch draws its own order."""
         order = tf.data.Dataset.from_tensors(0).map(lambda _: self.order())
         batches = order.flat_map(lambda o: tf.data.Dataset.range(self.steps).map(lambda step: self.batch(o, step)))
         batches = batches.apply(tf.data.experimental.assert_cardinality(self.steps))
         return batches.prefetch(tf.data.AUTOTUNE).with_options(in_memory_options())
 
-    def clock(self) -> tf.data.Dataset:
-        """One element per epoch, for `fit` to count epochs by when each epoch is one call."""
-        return tf.data.Dataset.from_tensors(self.first())
 
-    def first(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """The first example as a batch of one, as the model takes it: for building what needs a sample."""
-        return _as_float(self.x[:1]), self.y[:1]
+def _order(size, seed: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
+    """The permutation of `size` examples for (seed, epoch)."""
+    return tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+
+
+def augment_batch(x: tf.Tensor, augment: str, seed: tf.Tensor) -> tf.Tensor:
+    """A batch gathered from the training set, augmented as `augment` says and scaled to floats in 0-1."""
+    if augment == "shift":
+        x = shift_batch(x)  # exact on uint8 too, and cheaper there
+    x = _as_float(x)
+    return distort_batch(x, seed) if augment == "elastic" else x
 
 
 @keras.saving.register_keras_serializable(package="mnist_ann")
 class Network(keras.Sequential):
-    """A keras.Sequential whose `fit` also takes `EpochBatches`, training a whole epoch per compiled call.
+    """A keras.Sequential that can also train a whole epoch per step: `fit(batches.whole_epochs(...))`.
 
-    Given anything else (arrays, a tf.data dataset), `fit` is Keras's, unchanged. Given `EpochBatches`, it runs
-    Keras's `fit` with the batches' epoch callback added, and a train function that runs a whole epoch and then,
-    when `validation_data` is an (x, y) pair checked every epoch, computes the `val_` metrics in the same call
-    (Keras's `on_test_*` callbacks are then not called; nothing here uses them). When the model lives under a
-    tf.distribute strategy, or the batches ask for loop="step", it feeds the batches through `tf.data` instead,
-    one `train_step` per call, so every replica gets its share of each batch.
+    It customises what Keras documents for customising `fit`. `compile` also creates the optimizer's and the
+    metrics' variables, now: made inside the first compiled step instead, they make TensorFlow trace it twice.
+    `train_step`, given an ordinary batch, is Keras's own; given the element `EpochBatches.whole_epochs` makes, it
+    trains a whole epoch: it shuffles the training set by (seed, epoch), gathers each batch, augments it and runs
+    Keras's `train_step` on it, then, when the element carries a validation set, scores it with Keras's
+    `test_step` and adds the `val_` metrics. Keras then counts one step per epoch: `on_train_batch_*` callbacks
+    are called once per epoch, not per batch, and `on_test_*` ones not for the in-step validation.
     """
 
-    _epoch_batches = None
-    _epoch_validation = None
-
-    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
-        if not isinstance(x, EpochBatches):
-            return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
-        if y is not None:
-            raise ValueError("fit(EpochBatches) takes no y: the batches carry the labels.")
-        batches = x
-        whole_epochs = batches.loop == "epoch" and self._distribute_strategy is None
-        self._epoch_batches = batches if whole_epochs else None
-        validation = kwargs.get("validation_data")
-        every_epoch = kwargs.get("validation_freq", 1) == 1
-        if whole_epochs and every_epoch and isinstance(validation, tuple) and len(validation) == 2:
-            # Validated inside the epoch's call, in one batch: no second compiled function to trace and call.
-            self._epoch_validation = tuple(tf.convert_to_tensor(v, tf.float32) for v in validation)
-            kwargs = {k: v for k, v in kwargs.items() if k not in ("validation_data", "validation_batch_size")}
-        self.train_function = None  # built again for these batches
-        callbacks = [batches.callback, *(callbacks or [])]
-        data = batches.clock() if whole_epochs else batches.dataset
-        try:
-            return super().fit(data, *args, callbacks=callbacks, **(kwargs | {"shuffle": False}))
-        finally:
-            self._epoch_batches = self._epoch_validation = None
-            self.train_function = None
-
-    def make_train_function(self, force=False):
-        batches = self._epoch_batches
-        if batches is None:
-            return super().make_train_function(force)
-        if self.train_function is not None and not force:
-            return self.train_function
-        # The optimizer's and the metrics' variables are made now, eagerly: variables first made inside a
-        # tf.function make TensorFlow trace it twice, and tracing is most of what the first epoch costs.
-        if not self.optimizer.built:
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.built and self.optimizer is not None:
             self.optimizer.build(self.trainable_variables)
-        x, y = batches.first()
-        self.compute_metrics(x, y, self(x))
-        self.reset_metrics()
-        one_epoch = batches.epoch_function(self.train_step, then=self._epoch_logs)
+            x = tf.zeros([1, *self.input_shape[1:]])
+            y = tf.zeros([1, *self.output_shape[1:]])
+            self.compute_metrics(x, y, self(x))
+            self.reset_metrics()
 
-        def train_function(iterator):  # Keras passes the clock's iterator; the epoch needs nothing from it
-            return {name: float(value) for name, value in one_epoch().items()}
+    def train_step(self, data):
+        if not (isinstance(data, dict) and "batch_size" in data):
+            return super().train_step(data)
+        augment = next(name for name in AUGMENTS if name in data)
+        images, labels, seed, batch_size = data["images"], data["labels"], data["seed"], data["batch_size"]
+        size = tf.shape(images, out_type=tf.int64)[0]
+        steps = (size + batch_size - 1) // batch_size
+        first_step = tf.cast(self.optimizer.iterations, tf.int64)  # Keras counts every batch trained
+        order = _order(size, seed, first_step // steps)
 
-        self.train_function = train_function
-        return train_function
+        def train_batch(step):
+            rows = order[step * batch_size : (step + 1) * batch_size]
+            x = augment_batch(tf.gather(images, rows), augment, tf.stack([seed, AUGMENT_STREAM + first_step + step]))
+            super(Network, self).train_step((x, tf.gather(labels, rows)))
+            return (step + 1,)
 
-    def _epoch_logs(self) -> dict:
-        """The epoch's metrics, then the validation set's as `val_` ones, as Keras's `evaluate` would give them:
-        the same metrics, reset, updated by `test_step` on the validation set (here in one batch)."""
+        tf.while_loop(lambda step: step < steps, train_batch, (tf.constant(0, tf.int64),))
         logs = self.get_metrics_result()
-        if self._epoch_validation is None:
+        if "validation" not in data:
             return logs
         for metric in self.metrics:
             metric.reset_state()
-        self.test_step(self._epoch_validation)
+        self.test_step(data["validation"])
         return logs | {f"val_{name}": value for name, value in self.get_metrics_result().items()}

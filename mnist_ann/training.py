@@ -94,19 +94,33 @@ def fit(
     x, y = train
     with model.distribute_strategy.scope():  # the optimizer and metrics live where the model's variables do
         compile_model(model, learning_rate_schedule(recipe, len(x)), label_smoothing=recipe.label_smoothing)
-    batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment, loop=recipe.loop)
+    batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment)
     callbacks = list(callbacks)
     if verbose == "compact":
         callbacks.append(EpochLog())
         verbose = 0
+    if recipe.loop == "epoch" and not _has_replicas(model):
+        data, steps_per_epoch = batches.whole_epochs(validation), 1  # a step trains a whole epoch...
+        validation = None  # ...and scores the validation set at its end
+    else:  # a strategy splits each batch among its replicas; "step" recipes train one call per batch
+        data, steps_per_epoch = batches.dataset, None
+        callbacks.insert(0, batches.callback)
     return model.fit(
-        batches,
+        data,
         validation_data=None if validation is None else tuple(validation),
         validation_batch_size=EVAL_BATCH,
         epochs=recipe.epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the batches are shuffled already, by seed and epoch
         verbose=verbose,
         callbacks=callbacks,
     )
+
+
+def _has_replicas(model: keras.Model) -> bool:
+    """Whether `model` lives under a tf.distribute strategy (rather than TensorFlow's default, one device)."""
+    with model.distribute_strategy.scope():
+        return tf.distribute.has_strategy()
 
 
 def train(

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
-from mnist_ann.augment import MOVES, distort_batch, shift_batch
+from mnist_ann.augment import MOVES, _gaussian_kernel, distort_batch, gaussian_blur, shift_batch
 
 
 @pytest.fixture
@@ -97,3 +97,22 @@ def test_distortion_is_repeatable_for_a_seed_and_differs_between_seeds(batch):
     a = distort_batch(x, _seed(7, 7)).numpy()
     np.testing.assert_array_equal(a, distort_batch(x, _seed(7, 7)).numpy())
     assert np.abs(a - distort_batch(x, _seed(8, 7)).numpy()).mean() > 0.01
+
+
+@pytest.mark.parametrize("sigma", [1.0, 4.0, 6.0])
+def test_the_blur_is_a_direct_2d_gaussian_convolution_with_zeros_outside(sigma):
+    rng = np.random.default_rng(3)
+    images = rng.uniform(-1, 1, (5, 28, 28)).astype(np.float32)
+    one_d = _gaussian_kernel(sigma).astype(np.float64)
+    kernel = np.outer(one_d, one_d)  # the 2-D Gaussian itself, weight by weight
+    radius = len(one_d) // 2
+    padded = np.pad(images.astype(np.float64), [(0, 0), (radius, radius), (radius, radius)])
+    expected = np.zeros(images.shape)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            window = padded[:, radius + dy : radius + dy + 28, radius + dx : radius + dx + 28]
+            expected += kernel[radius + dy, radius + dx] * window
+    blurred = gaussian_blur(tf.constant(images), sigma).numpy()
+    assert blurred.shape == images.shape and blurred.dtype == np.float32
+    np.testing.assert_allclose(blurred, expected, atol=1e-5)
+    assert np.abs(blurred).mean() < 0.5 * np.abs(images).mean()  # it did smooth the noise
