@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_ann.augment import distort_batch, shift_batch
-from mnist_ann.data import PIXEL_SCALE
+from mnist_ann.data import PIXEL_SCALE, normalize
 
 AUGMENTS = ("none", "shift", "elastic")
 
@@ -40,11 +40,26 @@ def _as_float(x: tf.Tensor) -> tf.Tensor:
     return tf.cast(x, tf.float32) * PIXEL_SCALE if x.dtype == tf.uint8 else x
 
 
+def _as_pixels(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels for images that are pixels or exactly `normalize(pixels)`; any other images as float32."""
+    if x.dtype == np.uint8:
+        return x
+    x = x.astype(np.float32, copy=False)
+    pixels = np.rint(x * 255)
+    if x.size and 0 <= pixels.min() and pixels.max() <= 255:
+        pixels = pixels.astype(np.uint8)
+        if np.array_equal(normalize(pixels), x):
+            return pixels
+    return x
+
+
 class EpochBatches:
     """The training set served in shuffled, optionally augmented batches that depend only on (seed, epoch).
 
     `x` holds flattened images: floats in 0-1, or uint8 pixels 0-255, which are kept so (a quarter of the memory)
-    and scaled as each batch is gathered, to the very floats `normalize` gives. `y` holds one-hot labels.
+    and scaled as each batch is gathered, to the very floats `normalize` gives. Floats that are exactly what
+    `normalize` gives for some pixels are kept as those pixels, for the same reason; other floats stay floats.
+    `y` holds one-hot labels.
     `augment` is "none", "shift" (each image moved by up to one pixel in x and y) or "elastic" (elastic distortion
     plus a small rotation, zoom and shift). Train a `Network` on `whole_epochs()`, one compiled call per epoch, or
     any Keras model on `dataset`, one call per batch, with `callback`, which tells the batches which epoch `fit`
@@ -58,8 +73,7 @@ class EpochBatches:
             raise ValueError(f"EpochBatches needs as many labels as images, at least one: got {len(x)} and {len(y)}.")
         self.size, self.batch_size, self.steps = len(x), batch_size, math.ceil(len(x) / batch_size)
         self.augment = augment
-        x = np.asarray(x)
-        self.x = tf.constant(x if x.dtype == np.uint8 else x.astype(np.float32, copy=False))
+        self.x = tf.constant(_as_pixels(np.asarray(x)))
         self.y = tf.constant(np.asarray(y, dtype=np.float32))
         self.seed = tf.constant(seed, tf.int64)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -85,7 +99,7 @@ class EpochBatches:
         takes the epoch from the optimizer's step count, so a resumed run needs no callback. `validation`, an
         (images, labels) pair, is scored at the end of each epoch in the same call, the quickest way; `fit`'s own
         `validation_data` works too. The element repeats without end, so `fit` keeps one iterator for the whole
-        run: making a new one each epoch cost up to a tenth of a second per epoch.
+        run rather than making one per epoch.
         """
         element = {"images": self.x, "labels": self.y, "seed": self.seed}
         element |= {"batch_size": tf.constant(self.batch_size, tf.int64), self.augment: tf.constant(True)}
@@ -122,6 +136,7 @@ class Network(keras.Sequential):
 
     It customises what Keras documents for customising `fit`. `compile` also creates the optimizer's and the
     metrics' variables, now: made inside the first compiled step instead, they make TensorFlow trace it twice.
+    It leaves XLA off unless asked (`jit_compile=True` suits ordinary batches only).
     `train_step`, given an ordinary batch, is Keras's own; given the element `EpochBatches.whole_epochs` makes, it
     trains a whole epoch: it shuffles the training set by (seed, epoch), gathers each batch, augments it and runs
     Keras's `train_step` on it, then, when the element carries a validation set, scores it with Keras's
@@ -129,8 +144,10 @@ class Network(keras.Sequential):
     are called once per epoch, not per batch, and `on_test_*` ones not for the in-step validation.
     """
 
-    def compile(self, *args, **kwargs):
-        super().compile(*args, **kwargs)
+    def compile(self, *args, jit_compile=False, **kwargs):
+        # No XLA, which Keras turns on by itself where there is a GPU: a whole epoch's step shuffles with an op XLA
+        # cannot compile, and its last batch is smaller than the others.
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
         if self.built and self.optimizer is not None:
             self.optimizer.build(self.trainable_variables)
             x = tf.zeros([1, *self.input_shape[1:]])

@@ -65,6 +65,18 @@ def test_uint8_images_give_the_very_batches_normalized_floats_give(augment):
     np.testing.assert_array_equal(as_uint8[1], as_float[1])
 
 
+def test_floats_that_are_normalized_pixels_are_kept_as_pixels_and_other_floats_as_floats():
+    images, labels = synthetic_digits(50, seed=4)
+    pixels, y = mnist_ann.flatten(images), mnist_ann.one_hot(labels)
+    assert EpochBatches(mnist_ann.normalize(pixels), y, 16).x.dtype == tf.uint8  # a quarter of the memory
+    halved = mnist_ann.normalize(pixels) * np.float32(0.5)  # not k / 255 for every pixel
+    unscaled = pixels.astype(np.float32)  # 0-255: "no scaling"
+    for floats in (halved, unscaled, mnist_ann.normalize(pixels) + np.float32(1e-7)):
+        kept = EpochBatches(floats, y, 16).x
+        assert kept.dtype == tf.float32
+        np.testing.assert_array_equal(kept.numpy(), floats)
+
+
 def test_pixels_are_scaled_bit_for_bit_as_normalize_does_in_every_tensorflow_mode():
     pixels = np.arange(256, dtype=np.uint8)  # every value a pixel can take
     expected = mnist_ann.normalize(pixels)
