@@ -1,7 +1,9 @@
-"""Benchmark: the `seed` and `fast` recipes alternated in one run, the arithmetic floor, inference, a peer.
+"""Benchmark: the `seed` and `fast` recipes and `fast` on plain Keras alternated in one run, the arithmetic floor,
+`augmented`, inference, a peer, and a figure of test accuracy against training time.
 
-    python benchmarks/bench.py --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
-        --summary mnist_ann/precomputed.json        (what `make bench` runs)
+    python benchmarks/bench.py --seeds 5 --augmented-seeds 3 --frontier 10,20,30 \
+        --json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json \
+        --figure images/benchmark.png        (what `make bench` runs)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
@@ -92,14 +95,22 @@ def inference_rate(model, x: np.ndarray, batch: int, seconds: float = 1.0) -> fl
     return batch / statistics.median(times)
 
 
-def run_recipe(data, name: str, seed: int):
-    """Train one recipe on the full data for one seed: its time, accuracy and peak memory, and the model."""
+PLAIN_KERAS = "fast_plain_keras"  # the `fast` recipe trained by train_plain_keras instead of mnist_ann's Network
+
+
+def run_recipe(data, name: str, seed: int, epochs: int | None = None):
+    """Train one recipe on the full data for one seed (for `epochs`, default the recipe's): its time, accuracy and
+    peak memory, and the model."""
+    import dataclasses
+
     from mnist_ann.training import train
 
-    recipe = get_recipe(name)
+    recipe = get_recipe("fast" if name == PLAIN_KERAS else name)
+    recipe = dataclasses.replace(recipe, epochs=epochs or recipe.epochs)  # a schedule fitted to the epochs run
     (x_train, y_train), (x_test, y_test) = data
     _peak_rss_reset()
-    model, _, seconds = train(x_train, y_train, recipe, seed=seed, verbose=0)
+    trainer = train_plain_keras if name == PLAIN_KERAS else partial(train, verbose=0)
+    model, _, seconds = trainer(x_train, y_train, recipe, seed=seed)
     loss, accuracy = evaluate(model, x_test, y_test)
     result = {
         "recipe": name,
@@ -112,6 +123,36 @@ def run_recipe(data, name: str, seed: int):
         "peak_rss_mb": _peak_rss_mb(),
     }
     return result, model
+
+
+def train_plain_keras(images, labels, recipe, seed: int):
+    """The recipe's training on a plain keras.Sequential, the way Keras documents for fewer calls into TensorFlow:
+    `compile(steps_per_execution=...)` and `fit` on the batches' tf.data pipeline, with `fit`'s own validation."""
+    import keras
+
+    from mnist_ann.data import flatten, normalize, one_hot
+    from mnist_ann.epochs import EpochBatches
+    from mnist_ann.evaluation import EVAL_BATCH
+    from mnist_ann.model import build_model, compile_model
+    from mnist_ann.training import learning_rate_schedule, set_seed
+
+    set_seed(seed)
+    (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(images)), one_hot(labels))
+    model = keras.Sequential([keras.Input(shape=(784,)), *build_model().layers])  # the same layers, same weights
+    batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
+    compile_model(model, learning_rate_schedule(recipe, len(x_fit)), label_smoothing=recipe.label_smoothing)
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=batches.steps)
+    start = time.perf_counter()
+    model.fit(
+        batches.dataset,
+        epochs=recipe.epochs,
+        validation_data=(normalize(x_val), y_val),
+        validation_batch_size=EVAL_BATCH,
+        shuffle=False,
+        callbacks=[batches.callback],
+        verbose=0,
+    )
+    return model, None, time.perf_counter() - start
 
 
 def run_peer(data, seed: int, max_iter: int) -> dict:
@@ -146,43 +187,49 @@ def run_peer(data, seed: int, max_iter: int) -> dict:
 def summarize(runs: list[dict]) -> dict:
     """Median and min-max of each measured quantity over seeds."""
     out = {"runs": len(runs)}
-    for key in ("train_seconds", "seconds_per_epoch", "test_accuracy", "peak_rss_mb"):
+    for key in ("train_seconds", "seconds_per_epoch", "test_accuracy", "peak_rss_mb", "matmul_gflops_before"):
         values = [r[key] for r in runs]
         out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
     out["epochs"] = runs[0]["epochs"]
     return out
 
 
-def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, peer_max_iter: int = 30, log=print) -> dict:
-    """Run everything and return one JSON-ready dict."""
-    runs = {"seed": [], "fast": []}
+def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_max_iter: int = 30, log=print) -> dict:
+    """Run everything and return one JSON-ready dict. `frontier`: epoch counts to train `augmented` for, once each
+    (seed 0), to show what shorter runs of it give."""
+    runs = {"seed": [], "fast": [], PLAIN_KERAS: []}
     fast_model = None
 
-    def record(name: str, seed: int):
+    def record(name: str, seed: int, epochs: int | None = None, key: str | None = None):
         gflops = matmul_gflops()  # the machine's matmul rate just before this run: its own floor
-        result, model = run_recipe(data, name, seed)
-        runs.setdefault(name, []).append(result | {"matmul_gflops_before": gflops})
+        result, model = run_recipe(data, name, seed, epochs)
+        runs.setdefault(key or name, []).append(result | {"matmul_gflops_before": gflops})
         log(
-            f"  {name:>9} seed {seed}: {result['train_seconds']:6.1f} s, "
+            f"  {key or name:>16} seed {seed}, {result['epochs']:3} epochs: {result['train_seconds']:6.1f} s, "
             f"test accuracy {result['test_accuracy']:.4f}, peak {result['peak_rss_mb']:.0f} MB"
         )
         return model
 
     for seed in range(seeds):
-        order = ("seed", "fast") if seed % 2 == 0 else ("fast", "seed")  # alternate, so drift hits both
+        order = ("seed", "fast", PLAIN_KERAS) if seed % 2 == 0 else (PLAIN_KERAS, "fast", "seed")  # drift hits all
         for name in order:
             model = record(name, seed)
             fast_model = model if name == "fast" else fast_model  # inference is timed on a trained `fast` model
     for seed in range(augmented_seeds):
         record("augmented", seed)
-    peer = run_peer(data, 0, peer_max_iter)
+    for epochs in frontier:
+        record("augmented", 0, epochs, key="frontier")
+    gflops = matmul_gflops()
+    peer = run_peer(data, 0, peer_max_iter) | {"matmul_gflops_before": gflops}
     log(f"  sklearn peer: {peer['train_seconds']:.1f} s, test accuracy {peer['test_accuracy']:.4f}")
-    summary = {name: summarize(r) for name, r in runs.items()}
+    summary = {name: summarize(r) for name, r in runs.items() if name != "frontier"}
     summary["sklearn_mlp"] = summarize([peer]) | {"recipe": peer["recipe"]}
     return describe_machine() | {
         "seeds": seeds,
         "summary": summary,
         "speedup_seed_over_fast": summary["seed"]["train_seconds"]["median"]
+        / summary["fast"]["train_seconds"]["median"],
+        "plain_keras_over_network": summary[PLAIN_KERAS]["train_seconds"]["median"]
         / summary["fast"]["train_seconds"]["median"],
         **_floor(data, fast_model, runs["seed"] + runs["fast"], runs["fast"]),
         "inference_images_per_second": {
@@ -235,6 +282,8 @@ def _floor(data, model, all_runs: list[dict], fast_runs: list[dict]) -> dict:
     rates = [run["matmul_gflops_before"] for run in all_runs]
     gflops = statistics.median(rates)
     ratios = [run["seconds_per_epoch"] * run["matmul_gflops_before"] * 1e9 / flops_per_epoch for run in fast_runs]
+    for run, ratio in zip(fast_runs, ratios, strict=True):
+        run["epoch_over_floor"] = ratio
     return {
         "matmul_gflops": gflops,
         "matmul_gflops_range": [min(rates), max(rates)],
@@ -258,18 +307,27 @@ def format_table(result: dict) -> str:
         return f"{stat['median']:{fmt}} ({stat['min']:{fmt}}–{stat['max']:{fmt}})"
 
     for name, s in result["summary"].items():
-        label = s.get("recipe", f"`{name}`")
+        label = s.get("recipe", "`fast` on plain Keras" if name == PLAIN_KERAS else f"`{name}`")
         rows.append(
             f"| {label} | {s['epochs']} | {cell(s['train_seconds'], '.1f')} | {cell(s['seconds_per_epoch'], '.2f')} "
             f"| {cell(s['test_accuracy'], '.4f')} | {cell(s['peak_rss_mb'], '.0f')} |"
         )
+    for run in result.get("runs", {}).get("frontier", []):
+        rows.append(
+            f"| `augmented --epochs {run['epochs']}` | {run['epochs']} | {run['train_seconds']:.1f} "
+            f"| {run['seconds_per_epoch']:.2f} | {run['test_accuracy']:.4f} | {run['peak_rss_mb']:.0f} |"
+        )
     inf = result["inference_images_per_second"]
     low, high = result["matmul_gflops_range"]
+    machine = result.get("machine", {})
     best, worst = result["fast_epoch_over_floor_range"]
     rows += [
         "",
-        f"Median of {result['seeds']} seeds (min–max in brackets); `seed` and `fast` alternate within one run. "
-        f"`seed` / `fast` training time: **{result['speedup_seed_over_fast']:.1f}×**.",
+        f"Measured on {machine.get('cpu_model', 'an unnamed CPU')}, {machine.get('cpu_count', '?')} cores. "
+        f"Median over seeds (min–max in brackets): {result['seeds']} for `seed`, `fast` and `fast` on plain Keras, "
+        f"which alternate within one run, {result['summary'].get('augmented', {}).get('runs', 0)} for `augmented`, "
+        f"one for each cut of it. `seed` / `fast` training time: **{result['speedup_seed_over_fast']:.1f}×**; "
+        f"plain Keras / `Network`: {result['plain_keras_over_network']:.2f}×.",
         f"Matrix multiply: {result['matmul_gflops']:.0f} GFLOP/s (median of measurements before each run, "
         f"{low:.0f}–{high:.0f}); one epoch is {result['flops_per_epoch'] / 1e9:.1f} "
         f"GFLOP, so the arithmetic floor is {result['floor_seconds_per_epoch']:.2f} s per epoch. Each `fast` run, "
@@ -280,10 +338,92 @@ def format_table(result: dict) -> str:
     return "\n".join(rows)
 
 
+def headline(result: dict) -> str:
+    """The README's results table: each recipe's median test accuracy and training time, and the machine."""
+    machine, summary = result["machine"], result["summary"]
+    rows = [
+        "| recipe | test accuracy, median (range) | training time, median |",
+        "| --- | --- | --- |",
+    ]
+    recipes = (("fast", "`fast` (default)"), ("augmented", "`augmented`"), ("seed", "`seed`, the original write-up's"))
+    for name, label in recipes:
+        accuracy, seconds = summary[name]["test_accuracy"], summary[name]["train_seconds"]["median"]
+        rows.append(
+            f"| {label}, {summary[name]['epochs']} epochs | **{100 * accuracy['median']:.2f}%** "
+            f"({100 * accuracy['min']:.2f}–{100 * accuracy['max']:.2f}%, {summary[name]['runs']} seeds) "
+            f"| {seconds:.1f} s |"
+        )
+    rows += [
+        "",
+        f"Measured by `make bench` on {result['date']}: {machine['cpu_model']}, {machine['cpu_count']} cores "
+        f"(matrix multiply at {result['matmul_gflops']:.0f} GFLOP/s). `fast` trains "
+        f"{result['speedup_seed_over_fast']:.1f}× faster than the original recipe in the same run.",
+    ]
+    return "\n".join(rows)
+
+
+LABELS = {
+    "seed": "seed (the original recipe)",
+    "fast": "fast",
+    PLAIN_KERAS: "fast on plain Keras",
+    "augmented": "augmented",
+    "frontier": "augmented cut to N epochs",
+    "sklearn_mlp": "scikit-learn MLP (128, 32)",
+}
+
+
+def plot_accuracy_against_time(result: dict, path: str | None = None):
+    """Test accuracy against training seconds, one point per run (seed), for every recipe and the peer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mnist_ann.plots import save_figure
+
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    for (name, runs), marker in zip(result["runs"].items(), "osD^vP", strict=False):
+        seconds = [run["train_seconds"] for run in runs]
+        accuracy = [100 * run["test_accuracy"] for run in runs]
+        style = "-" if name == "frontier" else ""
+        ax.plot(seconds, accuracy, marker + style, label=LABELS.get(name, name), alpha=0.8)
+        if name == "frontier":
+            for run in runs:
+                ax.annotate(
+                    f"{run['epochs']}",
+                    (run["train_seconds"], 100 * run["test_accuracy"]),
+                    fontsize=8,
+                    textcoords="offset points",
+                    xytext=(4, -10),
+                )
+    ax.axvline(60, color="grey", linestyle=":", linewidth=1)
+    ax.annotate("1 minute", (60, ax.get_ylim()[0]), fontsize=8, color="grey", textcoords="offset points", xytext=(3, 4))
+    ax.set_xscale("log")
+    ax.set_xlabel("training time (s, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    machine = result["machine"]
+    ax.set_title(
+        f"784-128-32-10 network on MNIST: {machine.get('cpu_model', machine['processor'])}, "
+        f"{machine['cpu_count']} cores, {result['matmul_gflops']:.0f} GFLOP/s",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    save_figure(fig, path)
+    return fig
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1, help="seeds per recipe (default: %(default)s)")
     parser.add_argument("--augmented-seeds", type=int, default=0, help="also train `augmented` this often (default: 0)")
+    parser.add_argument(
+        "--frontier", default="", help="comma-separated epoch counts to also train `augmented` for (default: none)"
+    )
+    parser.add_argument(
+        "--from-json", metavar="PATH", help="measure nothing: write the table, summary and figure of a saved result"
+    )
+    parser.add_argument("--figure", metavar="PATH", help="also draw accuracy against training time (default: not)")
     parser.add_argument("--peer-epochs", type=int, default=30, help="max epochs of scikit-learn's MLP (default: 30)")
     parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_ANN_DATA_DIR, else the cache)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON (default: not written)")
@@ -294,14 +434,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_tensorflow()
-    data = load_mnist(args.data_dir)
-    print(f"benchmarking on {os.cpu_count()} CPU cores, {args.seeds} seed(s)")
-    result = benchmark(data, seeds=args.seeds, augmented_seeds=args.augmented_seeds, peer_max_iter=args.peer_epochs)
+    if args.from_json:  # a saved result: its table, summary and figure drawn again by this version of the script
+        with open(args.from_json) as f:
+            result = {key: value for key, value in json.load(f).items() if key != "table"}
+    else:
+        data = load_mnist(args.data_dir)
+        print(f"benchmarking on {cpu_model()}, {os.cpu_count()} CPU cores, {args.seeds} seed(s)")
+        frontier = [int(epochs) for epochs in args.frontier.split(",") if epochs]
+        result = benchmark(data, args.seeds, args.augmented_seeds, frontier=frontier, peer_max_iter=args.peer_epochs)
     table = format_table(result)
     print(table)
     if args.json:
         write_text_atomically(args.json, json.dumps(result | {"table": table}, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.figure:
+        plot_accuracy_against_time(result, args.figure)
+        print(f"wrote {args.figure}")
     if args.summary:  # the numbers the notebook shows, shipped inside the package
         write_text_atomically(args.summary, json.dumps(summarize_benchmark(result), indent=2) + "\n")
         print(f"wrote {args.summary}")

@@ -27,4 +27,9 @@ def summarize_benchmark(result: dict) -> dict:
         for name, s in result["summary"].items()
         if name in ("seed", "fast", "augmented")
     }
-    return {"date": result["date"], "machine": result["machine"], "recipes": recipes}
+    return {
+        "date": result["date"],
+        "machine": result["machine"],
+        "matmul_gflops": result["matmul_gflops"],
+        "recipes": recipes,
+    }

@@ -50,6 +50,8 @@ def test_table_reports_medians_ranges_and_ratios():
         "summary": summary,
         "seeds": 3,
         "speedup_seed_over_fast": 9.5,
+        "plain_keras_over_network": 1.6,
+        "machine": {"cpu_model": "Test CPU", "cpu_count": 2},
         "matmul_gflops": 100.0,
         "matmul_gflops_range": [90.0, 120.0],
         "flops_per_epoch": 23e9,
@@ -62,16 +64,26 @@ def test_table_reports_medians_ranges_and_ratios():
     assert "| `fast` | 10 | 2.0 (1.0–3.0) |" in table
     assert "**9.5×**" in table and "0.23 s per epoch" in table and "**2.5× the floor** (2.1–2.9)" in table
     assert "100 GFLOP/s (median of measurements before each run, 90–120)" in table
+    assert "Measured on Test CPU, 2 cores." in table and "plain Keras / `Network`: 1.60×" in table
 
 
-def test_benchmark_runs_end_to_end_on_tiny_data():
+def test_benchmark_runs_end_to_end_on_tiny_data(tmp_path):
     data = (synthetic_digits(600, seed=1), synthetic_digits(100, seed=2))
-    result = bench.benchmark(data, seeds=2, augmented_seeds=1, peer_max_iter=2, log=lambda line: None)
-    assert sorted(result["summary"]) == ["augmented", "fast", "seed", "sklearn_mlp"]
+    result = bench.benchmark(data, seeds=2, augmented_seeds=1, frontier=(1, 2), peer_max_iter=2, log=lambda line: None)
+    assert sorted(result["summary"]) == ["augmented", "fast", "fast_plain_keras", "seed", "sklearn_mlp"]
+    assert [run["epochs"] for run in result["runs"]["frontier"]] == [1, 2]
+    assert all(run["matmul_gflops_before"] > 0 for runs in result["runs"].values() for run in runs)
+    assert {"cpu_model", "cpu_count"} <= set(result["machine"])
+    assert all(run["epoch_over_floor"] > 0 for run in result["runs"]["fast"])
     assert result["summary"]["fast"]["runs"] == 2 and result["summary"]["augmented"]["runs"] == 1
     assert result["flops_per_epoch"] == bench.flops_per_training_example(mnist_ann.build_model()) * 540
     assert all(rate > 0 for rate in result["inference_images_per_second"].values())
-    assert "| `augmented` |" in bench.format_table(result)
+    assert "| `augmented` |" in bench.format_table(result) and "| `augmented --epochs 2` | 2 |" in bench.format_table(
+        result
+    )
+    figure = tmp_path / "benchmark.png"
+    bench.plot_accuracy_against_time(result, figure)
+    assert figure.read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_shipped_summary_is_the_committed_benchmark_summarized():
@@ -117,3 +129,24 @@ def test_the_shipped_experiments_cover_every_edit_over_five_seeds():
     for name, entry in shipped["experiments"].items():
         assert entry["edit"] == experiments.EXPERIMENTS[name].edit
         assert len(entry["test_accuracy"]["runs"]) == shipped["seeds"]
+
+
+def test_the_engine_costs_are_measured_for_every_variant_on_tiny_data():
+    engine = importlib.import_module("engine")
+    images, labels = synthetic_digits(300, seed=3)
+    (x_fit, y_fit), (x_val, y_val) = mnist_ann.split_validation(mnist_ann.flatten(images), mnist_ann.one_hot(labels))
+    lines = []
+    result = engine.measure(((x_fit, y_fit), (mnist_ann.normalize(x_val), y_val)), rounds=1, log=lines.append)
+    assert list(result["variants"]) == list(engine.VARIANTS) and len(lines) == len(engine.VARIANTS)
+    assert result["variants"]["Network as shipped"]["over_shipped"] == 0
+    assert all(v["median"] > 0 for v in result["variants"].values())
+    table = engine.format_table(result)
+    assert "| plain Keras, steps_per_execution |" in table and "GFLOP/s" in table
+
+
+def test_the_committed_engine_costs_name_their_machine_and_every_variant():
+    committed = json.loads((ROOT / "benchmarks" / "results" / "engine-cpu-2core.json").read_text())
+    engine = importlib.import_module("engine")
+    assert list(committed["variants"]) == list(engine.VARIANTS)
+    assert {"cpu_model", "cpu_count"} <= set(committed["machine"]) and committed["matmul_gflops"] > 0
+    assert committed["table"] in (ROOT / "docs" / "benchmark.md").read_text()

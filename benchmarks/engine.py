@@ -1,0 +1,149 @@
+"""What each piece of the training engine costs: full `fast` runs with one piece taken away at a time, alternated.
+
+    python benchmarks/engine.py --rounds 3 --json benchmarks/results/engine-cpu-2core.json   (what `make engine` runs)
+
+Every variant trains the `fast` recipe on the full training split (seed 0) and gets the same batches; the variants
+run in turn, round after round, so a machine whose speed drifts affects them alike. Reported: the median training
+time of each, and its difference from `Network` as shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from mnist_ann.data import flatten, load_mnist, normalize, one_hot, split_validation
+from mnist_ann.files import write_text_atomically
+from mnist_ann.quiet import quiet_tensorflow
+from mnist_ann.recipes import get_recipe
+
+VARIANTS = {
+    "Network as shipped": "fit(batches.whole_epochs(validation), steps_per_epoch=1)",
+    "validation by fit's validation_data": "fit(batches.whole_epochs(), validation_data=...): Keras's evaluate",
+    "a new iterator each epoch": "fit(one element, not repeated): Keras makes a new iterator every epoch",
+    "variables made in the first step": "keras.Sequential.compile: TensorFlow traces the epoch's step twice",
+    "plain Keras, steps_per_execution": "keras.Sequential, compile(steps_per_execution=53), fit(batches.dataset)",
+}
+
+
+def train_variant(variant: str, data, seed: int = 0) -> float:
+    """Train `fast` with one piece of the engine changed; return the seconds `fit` took."""
+    import keras
+    import tensorflow as tf
+
+    from mnist_ann.epochs import EpochBatches, Network
+    from mnist_ann.evaluation import EVAL_BATCH
+    from mnist_ann.model import build_model, compile_model
+    from mnist_ann.training import learning_rate_schedule, set_seed
+
+    recipe = get_recipe("fast")
+    (x_fit, y_fit), (x_val, y_val) = data
+    set_seed(seed)
+    model = build_model()
+    if variant == "plain Keras, steps_per_execution":
+        model = keras.Sequential([keras.Input(shape=(784,)), *model.layers])
+    schedule = learning_rate_schedule(recipe, len(x_fit))
+    if variant == "variables made in the first step":
+        keras.Sequential.compile(
+            model,
+            optimizer=keras.optimizers.Adam(schedule),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=False,
+        )
+    else:
+        compile_model(model, schedule)
+    batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
+    fit = dict(epochs=recipe.epochs, shuffle=False, verbose=0)
+    start = time.perf_counter()
+    if variant == "plain Keras, steps_per_execution":
+        model.compile(
+            optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=batches.steps
+        )
+        model.fit(
+            batches.dataset,
+            validation_data=(x_val, y_val),
+            validation_batch_size=EVAL_BATCH,
+            callbacks=[batches.callback],
+            **fit,
+        )
+    elif variant == "validation by fit's validation_data":
+        model.fit(
+            batches.whole_epochs(),
+            steps_per_epoch=1,
+            validation_data=(x_val, y_val),
+            validation_batch_size=EVAL_BATCH,
+            **fit,
+        )
+    elif variant == "a new iterator each epoch":
+        model.fit(batches.whole_epochs((x_val, y_val)).take(1), **fit)
+    else:
+        assert isinstance(model, Network)
+        model.fit(batches.whole_epochs((x_val, y_val)), steps_per_epoch=1, **fit)
+    seconds = time.perf_counter() - start
+    del tf
+    return seconds
+
+
+def measure(data, rounds: int, log=print) -> dict:
+    """Every variant `rounds` times, in turn; the medians and each one's cost over `Network` as shipped."""
+    from bench import describe_machine, matmul_gflops
+
+    times = {name: [] for name in VARIANTS}
+    rates = []
+    for round_ in range(rounds):
+        rates.append(matmul_gflops())
+        for name in VARIANTS if round_ % 2 == 0 else reversed(VARIANTS):
+            times[name].append(train_variant(name, data))
+            log(f"  round {round_ + 1}: {name:<36} {times[name][-1]:5.2f} s")
+    base = statistics.median(times["Network as shipped"])
+    variants = {
+        name: {
+            "how": VARIANTS[name],
+            "seconds": runs,
+            "median": statistics.median(runs),
+            "over_shipped": statistics.median(runs) - base,
+        }
+        for name, runs in times.items()
+    }
+    return describe_machine() | {"rounds": rounds, "matmul_gflops": statistics.median(rates), "variants": variants}
+
+
+def format_table(result: dict) -> str:
+    rows = ["| engine | how | training time, median (s) | cost over `Network` (s) |", "| --- | --- | --- | --- |"]
+    for name, v in result["variants"].items():
+        rows.append(f"| {name} | {v['how']} | {v['median']:.2f} | {v['over_shipped']:+.2f} |")
+    machine = result["machine"]
+    rows += [
+        "",
+        f"`fast`, seed 0, median of {result['rounds']} rounds, on {machine['cpu_model']}, "
+        f"{machine['cpu_count']} cores, {result['matmul_gflops']:.0f} GFLOP/s matrix multiply.",
+    ]
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each variant (default: %(default)s)")
+    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_ANN_DATA_DIR, else the cache)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON (default: not written)")
+    args = parser.parse_args(argv)
+    quiet_tensorflow()
+    (x_train, y_train), _ = load_mnist(args.data_dir)
+    (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(x_train)), one_hot(y_train))
+    result = measure(((x_fit, y_fit), (normalize(x_val), y_val)), args.rounds)
+    table = format_table(result)
+    print(table)
+    if args.json:
+        write_text_atomically(args.json, json.dumps(result | {"table": table}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Put the committed benchmark results into the README and docs/benchmark.md, between their markers.
+
+    python benchmarks/publish.py        (the last step of `make bench` and `make engine`)
+
+Each block between `<!-- NAME -->` and `<!-- /NAME -->` is replaced by what the results say now: "headline" in the
+README (bench.headline), "bench-table" and "engine-table" in docs/benchmark.md. The files are rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from bench import headline
+
+from mnist_ann.files import write_text_atomically
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def fill(text: str, name: str, content: str) -> str:
+    """`text` with the block between the markers `name` replaced by `content`; a clear error if they are missing."""
+    pattern = re.compile(rf"(<!-- {name} -->\n).*?(\n<!-- /{name} -->)", flags=re.S)
+    if not pattern.search(text):
+        raise ValueError(
+            f"no <!-- {name} --> ... <!-- /{name} --> block to fill; add the two markers on their own lines."
+        )
+    return pattern.sub(lambda m: m.group(1) + content + m.group(2), text, count=1)
+
+
+def publish(root: Path = ROOT) -> None:
+    bench = json.loads((root / "benchmarks" / "results" / "cpu-2core.json").read_text())
+    engine = json.loads((root / "benchmarks" / "results" / "engine-cpu-2core.json").read_text())
+    readme, docs = root / "README.md", root / "docs" / "benchmark.md"
+    write_text_atomically(readme, fill(readme.read_text(), "headline", headline(bench)))
+    text = fill(docs.read_text(), "bench-table", bench["table"])
+    write_text_atomically(docs, fill(text, "engine-table", engine["table"]))
+
+
+if __name__ == "__main__":
+    publish()
+    sys.exit(0)
