@@ -1,5 +1,6 @@
 # `make run` re-executes the notebook in place and regenerates images/; `make test` runs the unit tests and nbval,
-# and changes no tracked file. Both create .venv and install the pinned requirements on first use.
+# and changes no tracked file. Both create .venv and install the locked environment (requirements.lock) on first
+# use. `make lock` refreshes the lock from requirements.txt, the short list of what the project uses.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,13 +8,19 @@ NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint bench experiments variant clean
+.PHONY: run test lint lock bench engine experiments variant clean
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Every package, transitive ones included, pinned for Python 3.11 by pip-tools; commit the result.
+lock: $(VENV)/.installed
+	$(PY) -m piptools compile --quiet --strip-extras --no-header --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock requirements.txt
 
 # No per-cell timestamps (they churn every diff); the figures go to images/ for the README; then the hygiene check.
 run: $(VENV)/.installed
@@ -28,10 +35,18 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check mnist_ann benchmarks tests conftest.py
 	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py notebooks
+	$(PY) -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
+# The benchmark; its results then fill the README's and docs/benchmark.md's tables (benchmarks/publish.py).
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench.py --seeds 5 --augmented-seeds 3 --json benchmarks/results/cpu-2core.json \
-		--summary mnist_ann/precomputed.json
+	$(PY) benchmarks/bench.py --seeds 5 --augmented-seeds 3 --frontier 10,20,30 \
+		--json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json --figure images/benchmark.png
+	$(PY) benchmarks/publish.py
+
+# What each piece of the training engine costs: `fast` with one piece taken away at a time, alternated.
+engine: $(VENV)/.installed
+	$(PY) benchmarks/engine.py --rounds 3 --json benchmarks/results/engine-cpu-2core.json
+	$(PY) benchmarks/publish.py
 
 # The notebook's "experiments to try": each edit over five seeds; the notebook prints the file it writes.
 experiments: $(VENV)/.installed
