@@ -126,18 +126,28 @@ def run_recipe(data, name: str, seed: int, epochs: int | None = None):
 
 
 def train_plain_keras(images, labels, recipe, seed: int):
-    """The recipe's training on a plain keras.Sequential, the way Keras documents for fewer calls into TensorFlow:
-    `compile(steps_per_execution=...)` and `fit` on the batches' tf.data pipeline, with `fit`'s own validation."""
-    import keras
-
+    """The recipe's training on a plain keras.Sequential (see fit_plain_keras), as `mnist_ann.train` splits and
+    seeds it; returns the model, no history, and the seconds `fit` took."""
     from mnist_ann.data import flatten, normalize, one_hot
-    from mnist_ann.epochs import EpochBatches
-    from mnist_ann.evaluation import EVAL_BATCH
-    from mnist_ann.model import build_model, compile_model
-    from mnist_ann.training import learning_rate_schedule, set_seed
+    from mnist_ann.training import set_seed
 
     set_seed(seed)
     (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(images)), one_hot(labels))
+    model, seconds = fit_plain_keras(x_fit, y_fit, (normalize(x_val), y_val), recipe, seed)
+    return model, None, seconds
+
+
+def fit_plain_keras(x_fit, y_fit, validation, recipe, seed: int):
+    """Build the network as a plain keras.Sequential and train it the way Keras documents for fewer calls into
+    TensorFlow: `compile(steps_per_execution=...)` and `fit` on the batches' tf.data pipeline, with `fit`'s own
+    validation. Returns the model and the seconds `fit` took."""
+    import keras
+
+    from mnist_ann.epochs import EpochBatches
+    from mnist_ann.evaluation import EVAL_BATCH
+    from mnist_ann.model import build_model, compile_model
+    from mnist_ann.training import learning_rate_schedule
+
     model = keras.Sequential([keras.Input(shape=(784,)), *build_model().layers])  # the same layers, same weights
     batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
     compile_model(model, learning_rate_schedule(recipe, len(x_fit)), label_smoothing=recipe.label_smoothing)
@@ -146,13 +156,13 @@ def train_plain_keras(images, labels, recipe, seed: int):
     model.fit(
         batches.dataset,
         epochs=recipe.epochs,
-        validation_data=(normalize(x_val), y_val),
+        validation_data=validation,
         validation_batch_size=EVAL_BATCH,
         shuffle=False,
         callbacks=[batches.callback],
         verbose=0,
     )
-    return model, None, time.perf_counter() - start
+    return model, time.perf_counter() - start
 
 
 def run_peer(data, seed: int, max_iter: int) -> dict:

@@ -34,9 +34,9 @@ VARIANTS = {
 def train_variant(variant: str, data, seed: int = 0) -> float:
     """Train `fast` with one piece of the engine changed; return the seconds `fit` took."""
     import keras
-    import tensorflow as tf
+    from bench import fit_plain_keras
 
-    from mnist_ann.epochs import EpochBatches, Network
+    from mnist_ann.epochs import EpochBatches
     from mnist_ann.evaluation import EVAL_BATCH
     from mnist_ann.model import build_model, compile_model
     from mnist_ann.training import learning_rate_schedule, set_seed
@@ -44,9 +44,9 @@ def train_variant(variant: str, data, seed: int = 0) -> float:
     recipe = get_recipe("fast")
     (x_fit, y_fit), (x_val, y_val) = data
     set_seed(seed)
-    model = build_model()
     if variant == "plain Keras, steps_per_execution":
-        model = keras.Sequential([keras.Input(shape=(784,)), *model.layers])
+        return fit_plain_keras(x_fit, y_fit, (x_val, y_val), recipe, seed)[1]
+    model = build_model()
     schedule = learning_rate_schedule(recipe, len(x_fit))
     if variant == "variables made in the first step":
         keras.Sequential.compile(
@@ -61,18 +61,7 @@ def train_variant(variant: str, data, seed: int = 0) -> float:
     batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
     fit = dict(epochs=recipe.epochs, shuffle=False, verbose=0)
     start = time.perf_counter()
-    if variant == "plain Keras, steps_per_execution":
-        model.compile(
-            optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=batches.steps
-        )
-        model.fit(
-            batches.dataset,
-            validation_data=(x_val, y_val),
-            validation_batch_size=EVAL_BATCH,
-            callbacks=[batches.callback],
-            **fit,
-        )
-    elif variant == "validation by fit's validation_data":
+    if variant == "validation by fit's validation_data":
         model.fit(
             batches.whole_epochs(),
             steps_per_epoch=1,
@@ -83,11 +72,8 @@ def train_variant(variant: str, data, seed: int = 0) -> float:
     elif variant == "a new iterator each epoch":
         model.fit(batches.whole_epochs((x_val, y_val)).take(1), **fit)
     else:
-        assert isinstance(model, Network)
         model.fit(batches.whole_epochs((x_val, y_val)), steps_per_epoch=1, **fit)
-    seconds = time.perf_counter() - start
-    del tf
-    return seconds
+    return time.perf_counter() - start
 
 
 def measure(data, rounds: int, log=print) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from bench import headline
@@ -18,7 +17,6 @@ from bench import headline
 from mnist_ann.files import write_text_atomically
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def fill(text: str, name: str, content: str) -> str:
@@ -32,8 +30,9 @@ def fill(text: str, name: str, content: str) -> str:
 
 
 def publish(root: Path = ROOT) -> None:
-    bench = json.loads((root / "benchmarks" / "results" / "cpu-2core.json").read_text())
-    engine = json.loads((root / "benchmarks" / "results" / "engine-cpu-2core.json").read_text())
+    results = root / "benchmarks" / "results"
+    bench = json.loads((results / "cpu-2core.json").read_text())
+    engine = json.loads((results / "engine-cpu-2core.json").read_text())
     readme, docs = root / "README.md", root / "docs" / "benchmark.md"
     write_text_atomically(readme, fill(readme.read_text(), "headline", headline(bench)))
     text = fill(docs.read_text(), "bench-table", bench["table"])
@@ -42,4 +41,3 @@ def publish(root: Path = ROOT) -> None:
 
 if __name__ == "__main__":
     publish()
-    sys.exit(0)

@@ -85,10 +85,10 @@ class EpochBatches:
 
     def batch(self, order: tf.Tensor, step) -> tuple[tf.Tensor, tf.Tensor]:
         """Batch number `step` of this epoch: images (augmented) and labels."""
-        step = tf.cast(step, tf.int64)
-        rows = order[step * self.batch_size : (step + 1) * self.batch_size]
-        seed = tf.stack([self.seed, AUGMENT_STREAM + self.epoch * self.steps + step])
-        return augment_batch(tf.gather(self.x, rows), self.augment, seed), tf.gather(self.y, rows)
+        first_step = self.epoch * self.steps
+        return _batch(
+            self.x, self.y, order, tf.cast(step, tf.int64), self.batch_size, self.augment, self.seed, first_step
+        )
 
     def whole_epochs(self, validation=None) -> tf.data.Dataset:
         """The training set as one dataset element, repeated: give it to a `Network`'s `fit` with
@@ -120,6 +120,14 @@ class EpochBatches:
 def _order(size, seed: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
     """The permutation of `size` examples for (seed, epoch)."""
     return tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+
+
+def _batch(images, labels, order, step, batch_size, augment: str, seed, first_step) -> tuple[tf.Tensor, tf.Tensor]:
+    """Batch `step` of an epoch in `order` whose first batch is the run's `first_step`: its images, augmented with
+    seeds [seed, AUGMENT_STREAM + global step], and its labels. One definition for both ways of training."""
+    rows = order[step * batch_size : (step + 1) * batch_size]
+    x = augment_batch(tf.gather(images, rows), augment, tf.stack([seed, AUGMENT_STREAM + first_step + step]))
+    return x, tf.gather(labels, rows)
 
 
 def augment_batch(x: tf.Tensor, augment: str, seed: tf.Tensor) -> tf.Tensor:
@@ -166,9 +174,7 @@ class Network(keras.Sequential):
         order = _order(size, seed, first_step // steps)
 
         def train_batch(step):
-            rows = order[step * batch_size : (step + 1) * batch_size]
-            x = augment_batch(tf.gather(images, rows), augment, tf.stack([seed, AUGMENT_STREAM + first_step + step]))
-            super(Network, self).train_step((x, tf.gather(labels, rows)))
+            super(Network, self).train_step(_batch(images, labels, order, step, batch_size, augment, seed, first_step))
             return (step + 1,)
 
         tf.while_loop(lambda step: step < steps, train_batch, (tf.constant(0, tf.int64),))

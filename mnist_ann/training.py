@@ -99,7 +99,7 @@ def fit(
     if verbose == "compact":
         callbacks.append(EpochLog())
         verbose = 0
-    if recipe.loop == "epoch" and not _has_replicas(model):
+    if recipe.loop == "epoch" and not _under_strategy(model):
         data, steps_per_epoch = batches.whole_epochs(validation), 1  # a step trains a whole epoch...
         validation = None  # ...and scores the validation set at its end
     else:  # a strategy splits each batch among its replicas; "step" recipes train one call per batch
@@ -117,8 +117,8 @@ def fit(
     )
 
 
-def _has_replicas(model: keras.Model) -> bool:
-    """Whether `model` lives under a tf.distribute strategy (rather than TensorFlow's default, one device)."""
+def _under_strategy(model: keras.Model) -> bool:
+    """Whether `model` lives under a tf.distribute strategy rather than TensorFlow's default (one device)."""
     with model.distribute_strategy.scope():
         return tf.distribute.has_strategy()
 
