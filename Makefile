@@ -1,32 +1,41 @@
-# `make run` re-executes the notebook in place and regenerates images/; `make test` runs the unit tests and nbval,
-# and changes no tracked file. Both create .venv and install the locked environment (requirements.lock) on first
-# use. `make lock` refreshes the lock from requirements.txt, the short list of what the project uses.
-PYTHON ?= python3
+# `make run` re-executes the notebook in place and regenerates images/ and the drawing page's weights; `make test` runs
+# the unit tests, the browser tests and nbval, and changes no tracked file. Both create .venv with a supported Python
+# and install the locked environment (requirements.lock) on first use. `make lock` refreshes the lock.
+SUPPORTED := 3.11 3.12 3.13
+# The first supported Python found: python3 itself when it is one, else python3.13, python3.12, python3.11.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach candidate,python3 python3.13 python3.12 python3.11,\
+	$(if $(filter $(SUPPORTED),$(shell $(candidate) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)),$(candidate))))
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint lock bench engine experiments variant clean
+.PHONY: run test lint lock bench engine experiments choose variant serve clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: no Python 3.11, 3.12 or 3.13 found (python3 is $$(python3 --version 2>&1)); install one, or pass PYTHON=/path/to/python3.12." >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' || { echo "make: $(PYTHON) is $$($(PYTHON) --version 2>&1); mnist-ann needs Python 3.11, 3.12 or 3.13: pass PYTHON=python3.12, say." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-# Every package, transitive ones included, pinned for Python 3.11 by pip-tools; commit the result.
+# Every package, transitive ones included, pinned by pip-tools; the same lock installs on Python 3.11 to 3.13.
 lock: $(VENV)/.installed
 	$(PY) -m piptools compile --quiet --strip-extras --no-header --allow-unsafe --no-emit-index-url \
 		--no-emit-find-links --output-file requirements.lock requirements.txt
 
-# No per-cell timestamps (they churn every diff); the figures go to images/ for the README; then the hygiene check.
+# No per-cell timestamps (they churn every diff); the figures go to images/ and the trained weights to the drawing page;
+# then the page's screenshot (where Chromium is installed) and the hygiene check.
 run: $(VENV)/.installed
-	MNIST_ANN_FIGURES_DIR=$(CURDIR)/images $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 \
-		--ExecutePreprocessor.record_timing=False $(NOTEBOOK)
+	MNIST_ANN_FIGURES_DIR=$(CURDIR)/images MNIST_ANN_PAGE_DIR=$(CURDIR)/docs/draw $(PY) -m jupyter nbconvert \
+		--to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 \
+		--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.record_timing=False $(NOTEBOOK)
+	$(PY) tests/browser.py --screenshot images/draw-page.png || echo "make: no screenshot of the drawing page taken; images/draw-page.png is the last one"
 	$(PY) -m pytest -q tests/test_notebook_hygiene.py
 
 test: $(VENV)/.installed
@@ -39,18 +48,23 @@ lint: $(VENV)/.installed
 
 # The benchmark; its results then fill the README's and docs/benchmark.md's tables (benchmarks/publish.py).
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench.py --seeds 5 --augmented-seeds 3 --frontier 10,20,30 \
+	$(PY) -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 60,75 \
 		--json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json --figure images/benchmark.png
-	$(PY) benchmarks/publish.py
+	$(PY) -m benchmarks.publish
 
 # What each piece of the training engine costs: `fast` with one piece taken away at a time, alternated.
 engine: $(VENV)/.installed
-	$(PY) benchmarks/engine.py --rounds 3 --json benchmarks/results/engine-cpu-2core.json
-	$(PY) benchmarks/publish.py
+	$(PY) -m benchmarks.engine --rounds 3 --json benchmarks/results/engine-cpu-2core.json
+	$(PY) -m benchmarks.publish
 
 # The notebook's "experiments to try": each edit over five seeds; the notebook prints the file it writes.
 experiments: $(VENV)/.installed
-	$(PY) benchmarks/experiments.py --seeds 5 --json mnist_ann/experiments.json
+	$(PY) -m benchmarks.experiments --seeds 5 --json mnist_ann/experiments.json
+
+# How the recipes were chosen, on the validation set only (long: each candidate over several seeds).
+choose: $(VENV)/.installed
+	$(PY) -m benchmarks.choose_fast --seeds 5
+	$(PY) -m benchmarks.choose_augmented --seeds 3
 
 # A copy of the notebook run with other parameters by papermill, into OUT (default runs/variant) with its figures
 # in OUT/figures; the committed notebook and images/ are never written. Any of SEED, RECIPE, EPOCHS, HIDDEN_1 and
@@ -63,6 +77,10 @@ variant: $(VENV)/.installed
 	mkdir -p $(OUT)
 	MNIST_ANN_FIGURES_DIR=$(abspath $(OUT))/figures $(PY) -m papermill --cwd $(OUT) $(NOTEBOOK) $(OUT)/MNIST-NN.ipynb \
 		$(foreach knob,$(KNOBS),$(if $(filter command line,$(origin $(knob))),-p $(knob) $($(knob))))
+
+# The drawing page on http://127.0.0.1:8000/draw/ (docs/ served as GitHub Pages serves it); Ctrl-C stops it.
+serve:
+	python3 -m http.server 8000 --bind 127.0.0.1 --directory docs
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

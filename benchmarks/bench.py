@@ -1,7 +1,7 @@
-"""Benchmark: the `seed` and `fast` recipes and `fast` on plain Keras alternated in one run, the arithmetic floor,
-`augmented`, inference, a peer, and a figure of test accuracy against training time.
+"""Benchmark: the `original` and `fast` recipes and `fast` on plain `model.fit`, alternated in one run,
+the arithmetic floor, `augmented`, inference, a peer, and a figure of test accuracy against training time.
 
-    python benchmarks/bench.py --seeds 5 --augmented-seeds 3 --frontier 10,20,30 \
+    python -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 10,20,30 \
         --json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json \
         --figure images/benchmark.png        (what `make bench` runs)
 """
@@ -15,19 +15,17 @@ import platform
 import statistics
 import sys
 import time
-from functools import partial
 
 import numpy as np
 
 from mnist_ann.data import load_mnist, preprocess, split_validation
 from mnist_ann.evaluation import evaluate
 from mnist_ann.files import write_text_atomically
-from mnist_ann.precomputed import summarize_benchmark
 from mnist_ann.quiet import quiet_tensorflow
-from mnist_ann.recipes import get_recipe
+from mnist_ann.recipes import RECIPES, get_recipe
 
 FLOPS_PER_MULTIPLY_ADD = 2
-MATMUL_SHAPE = (256, 784, 1024)  # a product of the size one training step multiplies: batch x pixels x units
+MATMUL_SHAPE = (256, 784, 1024)  # the float32 product whose rate stands for the machine's sustained matmul rate
 INFERENCE_BATCHES = (1, 1000)
 
 
@@ -95,7 +93,7 @@ def inference_rate(model, x: np.ndarray, batch: int, seconds: float = 1.0) -> fl
     return batch / statistics.median(times)
 
 
-PLAIN_KERAS = "fast_plain_keras"  # the `fast` recipe trained by train_plain_keras instead of mnist_ann's Network
+PLAIN_KERAS = "fast_plain_keras"  # the `fast` recipe on a plain keras.Sequential's model.fit, one call per batch
 
 
 def run_recipe(data, name: str, seed: int, epochs: int | None = None):
@@ -109,8 +107,7 @@ def run_recipe(data, name: str, seed: int, epochs: int | None = None):
     recipe = dataclasses.replace(recipe, epochs=epochs or recipe.epochs)  # a schedule fitted to the epochs run
     (x_train, y_train), (x_test, y_test) = data
     _peak_rss_reset()
-    trainer = train_plain_keras if name == PLAIN_KERAS else partial(train, verbose=0)
-    model, _, seconds = trainer(x_train, y_train, recipe, seed=seed)
+    model, _, seconds = train(x_train, y_train, recipe, seed=seed, verbose=0, whole_epochs=name != PLAIN_KERAS)
     loss, accuracy = evaluate(model, x_test, y_test)
     result = {
         "recipe": name,
@@ -123,46 +120,6 @@ def run_recipe(data, name: str, seed: int, epochs: int | None = None):
         "peak_rss_mb": _peak_rss_mb(),
     }
     return result, model
-
-
-def train_plain_keras(images, labels, recipe, seed: int):
-    """The recipe's training on a plain keras.Sequential (see fit_plain_keras), as `mnist_ann.train` splits and
-    seeds it; returns the model, no history, and the seconds `fit` took."""
-    from mnist_ann.data import flatten, normalize, one_hot
-    from mnist_ann.training import set_seed
-
-    set_seed(seed)
-    (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(images)), one_hot(labels))
-    model, seconds = fit_plain_keras(x_fit, y_fit, (normalize(x_val), y_val), recipe, seed)
-    return model, None, seconds
-
-
-def fit_plain_keras(x_fit, y_fit, validation, recipe, seed: int):
-    """Build the network as a plain keras.Sequential and train it the way Keras documents for fewer calls into
-    TensorFlow: `compile(steps_per_execution=...)` and `fit` on the batches' tf.data pipeline, with `fit`'s own
-    validation. Returns the model and the seconds `fit` took."""
-    import keras
-
-    from mnist_ann.epochs import EpochBatches
-    from mnist_ann.evaluation import EVAL_BATCH
-    from mnist_ann.model import build_model, compile_model
-    from mnist_ann.training import learning_rate_schedule
-
-    model = keras.Sequential([keras.Input(shape=(784,)), *build_model().layers])  # the same layers, same weights
-    batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
-    compile_model(model, learning_rate_schedule(recipe, len(x_fit)), label_smoothing=recipe.label_smoothing)
-    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], steps_per_execution=batches.steps)
-    start = time.perf_counter()
-    model.fit(
-        batches.dataset,
-        epochs=recipe.epochs,
-        validation_data=validation,
-        validation_batch_size=EVAL_BATCH,
-        shuffle=False,
-        callbacks=[batches.callback],
-        verbose=0,
-    )
-    return model, time.perf_counter() - start
 
 
 def run_peer(data, seed: int, max_iter: int) -> dict:
@@ -207,7 +164,7 @@ def summarize(runs: list[dict]) -> dict:
 def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_max_iter: int = 30, log=print) -> dict:
     """Run everything and return one JSON-ready dict. `frontier`: epoch counts to train `augmented` for, once each
     (seed 0), to show what shorter runs of it give."""
-    runs = {"seed": [], "fast": [], PLAIN_KERAS: []}
+    runs = {"original": [], "fast": [], PLAIN_KERAS: []}
     fast_model = None
 
     def record(name: str, seed: int, epochs: int | None = None, key: str | None = None):
@@ -221,7 +178,9 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_
         return model
 
     for seed in range(seeds):
-        order = ("seed", "fast", PLAIN_KERAS) if seed % 2 == 0 else (PLAIN_KERAS, "fast", "seed")  # drift hits all
+        order = (
+            ("original", "fast", PLAIN_KERAS) if seed % 2 == 0 else (PLAIN_KERAS, "fast", "original")
+        )  # drift hits all
         for name in order:
             model = record(name, seed)
             fast_model = model if name == "fast" else fast_model  # inference is timed on a trained `fast` model
@@ -232,21 +191,22 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_
     gflops = matmul_gflops()
     peer = run_peer(data, 0, peer_max_iter) | {"matmul_gflops_before": gflops}
     log(f"  sklearn peer: {peer['train_seconds']:.1f} s, test accuracy {peer['test_accuracy']:.4f}")
+    runs["sklearn_mlp"] = [peer]
     summary = {name: summarize(r) for name, r in runs.items() if name != "frontier"}
-    summary["sklearn_mlp"] = summarize([peer]) | {"recipe": peer["recipe"]}
+    summary["sklearn_mlp"] |= {"recipe": peer["recipe"]}
     return describe_machine() | {
         "seeds": seeds,
         "summary": summary,
-        "speedup_seed_over_fast": summary["seed"]["train_seconds"]["median"]
+        "speedup_original_over_fast": summary["original"]["train_seconds"]["median"]
         / summary["fast"]["train_seconds"]["median"],
         "plain_keras_over_network": summary[PLAIN_KERAS]["train_seconds"]["median"]
         / summary["fast"]["train_seconds"]["median"],
-        **_floor(data, fast_model, runs["seed"] + runs["fast"], runs["fast"]),
+        **_floor(data, fast_model, [run for r in runs.values() for run in r], runs["fast"]),
         "inference_images_per_second": {
             f"batch_{batch}": inference_rate(fast_model, preprocess(data[0][0][:1000]), batch)
             for batch in INFERENCE_BATCHES
         },
-        "runs": runs | {"sklearn_mlp": [peer]},
+        "runs": runs,
     }
 
 
@@ -283,8 +243,9 @@ def describe_machine() -> dict:
 def _floor(data, model, all_runs: list[dict], fast_runs: list[dict]) -> dict:
     """The arithmetic floor of one epoch: the model's FLOPs over the training split at this machine's matmul rate.
 
-    The rate is measured before every run, since a shared machine's speed drifts. Each `fast` run is set against
-    the rate measured just before it, and the ratio reported is the median over the runs.
+    The rate is measured before every run, since a shared machine's speed drifts; the rate reported is the median
+    of all those measurements. Each `fast` run is set against the rate measured just before it, and the ratio
+    reported is the median over the runs.
     """
     (x_train, y_train), _ = data
     train_examples = len(split_validation(x_train, y_train)[0][0])
@@ -317,7 +278,7 @@ def format_table(result: dict) -> str:
         return f"{stat['median']:{fmt}} ({stat['min']:{fmt}}–{stat['max']:{fmt}})"
 
     for name, s in result["summary"].items():
-        label = s.get("recipe", "`fast` on plain Keras" if name == PLAIN_KERAS else f"`{name}`")
+        label = s.get("recipe", "`fast` on plain `model.fit`" if name == PLAIN_KERAS else f"`{name}`")
         rows.append(
             f"| {label} | {s['epochs']} | {cell(s['train_seconds'], '.1f')} | {cell(s['seconds_per_epoch'], '.2f')} "
             f"| {cell(s['test_accuracy'], '.4f')} | {cell(s['peak_rss_mb'], '.0f')} |"
@@ -334,12 +295,14 @@ def format_table(result: dict) -> str:
     rows += [
         "",
         f"Measured on {machine.get('cpu_model', 'an unnamed CPU')}, {machine.get('cpu_count', '?')} cores. "
-        f"Median over seeds (min–max in brackets): {result['seeds']} for `seed`, `fast` and `fast` on plain Keras, "
-        f"which alternate within one run, {result['summary'].get('augmented', {}).get('runs', 0)} for `augmented`, "
-        f"one for each cut of it. `seed` / `fast` training time: **{result['speedup_seed_over_fast']:.1f}×**; "
-        f"plain Keras / `Network`: {result['plain_keras_over_network']:.2f}×.",
-        f"Matrix multiply: {result['matmul_gflops']:.0f} GFLOP/s (median of measurements before each run, "
-        f"{low:.0f}–{high:.0f}); one epoch is {result['flops_per_epoch'] / 1e9:.1f} "
+        f"Median over seeds (min–max in brackets): {result['seeds']} for `original`, `fast` and `fast` on plain "
+        f"`model.fit`, which alternate within one run, {result['summary'].get('augmented', {}).get('runs', 0)} for "
+        f"`augmented`, one for each cut of it. `original` / `fast` training time: "
+        f"**{result['speedup_original_over_fast']:.1f}×**; plain `model.fit` / `Network`: "
+        f"{result['plain_keras_over_network']:.2f}×.",
+        f"Matrix multiply (a {' × '.join(map(str, MATMUL_SHAPE[:2]))} by {' × '.join(map(str, MATMUL_SHAPE[1:]))} "
+        f"float32 product, the machine's sustained rate): {result['matmul_gflops']:.0f} GFLOP/s, the median of "
+        f"measurements before each run ({low:.0f}–{high:.0f}); one epoch is {result['flops_per_epoch'] / 1e9:.1f} "
         f"GFLOP, so the arithmetic floor is {result['floor_seconds_per_epoch']:.2f} s per epoch. Each `fast` run, "
         f"first epoch's tracing included, set against the rate measured just before it: "
         f"**{result['fast_epoch_over_floor']:.1f}× the floor** ({best:.1f}–{worst:.1f}).",
@@ -355,7 +318,7 @@ def headline(result: dict) -> str:
         "| recipe | test accuracy, median (range) | training time, median |",
         "| --- | --- | --- |",
     ]
-    recipes = (("fast", "`fast` (default)"), ("augmented", "`augmented`"), ("seed", "`seed`, the original write-up's"))
+    recipes = (("fast", "`fast` (default)"), ("augmented", "`augmented`"), ("original", "`original`, the write-up's"))
     for name, label in recipes:
         accuracy, seconds = summary[name]["test_accuracy"], summary[name]["train_seconds"]["median"]
         rows.append(
@@ -367,15 +330,15 @@ def headline(result: dict) -> str:
         "",
         f"Measured by `make bench` on {result['date']}: {machine['cpu_model']}, {machine['cpu_count']} cores "
         f"(matrix multiply at {result['matmul_gflops']:.0f} GFLOP/s). `fast` trains "
-        f"{result['speedup_seed_over_fast']:.1f}× faster than the original recipe in the same run.",
+        f"{result['speedup_original_over_fast']:.1f}× faster than `original` in the same run.",
     ]
     return "\n".join(rows)
 
 
 LABELS = {
-    "seed": "seed (the original recipe)",
+    "original": "original (the write-up's recipe)",
     "fast": "fast",
-    PLAIN_KERAS: "fast on plain Keras",
+    PLAIN_KERAS: "fast on plain model.fit, one call per batch",
     "augmented": "augmented",
     "frontier": "augmented cut to N epochs",
     "sklearn_mlp": "scikit-learn MLP (128, 32)",
@@ -388,6 +351,7 @@ def plot_accuracy_against_time(result: dict, path: str | None = None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     from mnist_ann.plots import save_figure
 
@@ -409,18 +373,41 @@ def plot_accuracy_against_time(result: dict, path: str | None = None):
     ax.axvline(60, color="grey", linestyle=":", linewidth=1)
     ax.annotate("1 minute", (60, ax.get_ylim()[0]), fontsize=8, color="grey", textcoords="offset points", xytext=(3, 4))
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5, 10, 20, 50, ... seconds
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training time (s, log scale)")
     ax.set_ylabel("test accuracy (%)")
     machine = result["machine"]
     ax.set_title(
         f"784-128-32-10 network on MNIST: {machine.get('cpu_model', machine['processor'])}, "
-        f"{machine['cpu_count']} cores, {result['matmul_gflops']:.0f} GFLOP/s",
+        f"{machine['cpu_count']} cores, matrix multiply at {result['matmul_gflops']:.0f} GFLOP/s",
         fontsize=10,
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     save_figure(fig, path)
     return fig
+
+
+SUMMARIZED = ("test_accuracy", "train_seconds")
+
+
+def summarize_benchmark(result: dict) -> dict:
+    """The part of a full benchmark result that the package ships for the notebook: each recipe's epochs, runs,
+    accuracy and time, with the date and the machine."""
+    recipes = {
+        name: {"epochs": s["epochs"], "runs": s["runs"]} | {key: s[key] for key in SUMMARIZED}
+        for name, s in result["summary"].items()
+        if name in RECIPES
+    }
+    ratio = result["plain_keras_over_network"]  # how much longer the notebook's plain model.fit takes
+    return {
+        "date": result["date"],
+        "machine": result["machine"],
+        "recipes": recipes,
+        "notebook_fit_over_network": ratio,
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

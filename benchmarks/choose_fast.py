@@ -1,17 +1,16 @@
 """How the `fast` recipe was chosen: candidate settings trained on the full data, judged on the validation set only.
 
-python benchmarks/choose_fast.py --seeds 5        (prints one line per candidate; the test set is never read)
+python -m benchmarks.choose_fast --seeds 5        (prints one line per candidate; the test set is never read)
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import statistics
 import sys
+import time
 
-from mnist_ann.data import load_mnist
-from mnist_ann.quiet import quiet_tensorflow
+from benchmarks.search import candidate_line, search_main
+from mnist_ann.data import training_split
 from mnist_ann.recipes import get_recipe
 
 # Changes to the `fast` recipe, tried in this order; the first is the recipe as it was before batches of 1024. All
@@ -30,34 +29,33 @@ CANDIDATES = {
 
 def choose(x_train, y_train, seeds: int, log=print) -> dict[str, list[float]]:
     """Train every candidate for `seeds` seeds; log and return each one's final validation accuracies."""
-    from mnist_ann.training import train
+    import keras
+
+    from mnist_ann.epochs import Network
+    from mnist_ann.model import network_layers
+    from mnist_ann.training import fit, set_seed
 
     fast = get_recipe("fast")
+    fit_split, val_split = training_split(x_train, y_train)
     results = {}
-    for label, changes in CANDIDATES.items():
+    for label, candidate in CANDIDATES.items():
+        changes = dict(candidate)
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=changes.pop("label_smoothing"))
         recipe = dataclasses.replace(fast, **changes)
         accuracies, seconds = [], []
         for seed in range(seeds):
-            _, history, elapsed = train(x_train, y_train, recipe, seed=seed, verbose=0)
+            set_seed(seed)
+            start = time.perf_counter()
+            history = fit(Network(network_layers()), fit_split, val_split, recipe, seed=seed, verbose=0, loss=loss)
+            seconds.append(time.perf_counter() - start)
             accuracies.append(history.history["val_accuracy"][-1])
-            seconds.append(elapsed)
-        log(
-            f"{label:<48} validation accuracy median {statistics.median(accuracies):.4f} "
-            f"({min(accuracies):.4f}-{max(accuracies):.4f}), {statistics.median(seconds):.1f} s"
-        )
+        log(candidate_line(label, accuracies, seconds, width=48))
         results[label] = accuracies
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per candidate (default: %(default)s)")
-    parser.add_argument("--data-dir", help="folder with the MNIST files (default: $MNIST_ANN_DATA_DIR, else the cache)")
-    args = parser.parse_args(argv)
-    quiet_tensorflow()
-    (x_train, y_train), _ = load_mnist(args.data_dir)  # the test images are loaded with them, and never used
-    choose(x_train, y_train, args.seeds)
-    return 0
+    return search_main(choose, __doc__.splitlines()[0], default_seeds=5, argv=argv)
 
 
 if __name__ == "__main__":

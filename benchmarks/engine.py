@@ -1,6 +1,6 @@
 """What each piece of the training engine costs: full `fast` runs with one piece taken away at a time, alternated.
 
-    python benchmarks/engine.py --rounds 3 --json benchmarks/results/engine-cpu-2core.json   (what `make engine` runs)
+    python -m benchmarks.engine --rounds 3 --json benchmarks/results/engine-cpu-2core.json   (what `make engine` runs)
 
 Every variant trains the `fast` recipe on the full training split (seed 0) and gets the same batches; the variants
 run in turn, round after round, so a machine whose speed drifts affects them alike. Reported: the median training
@@ -15,70 +15,58 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
-from mnist_ann.data import flatten, load_mnist, normalize, one_hot, split_validation
+from mnist_ann.data import load_mnist, training_split
 from mnist_ann.files import write_text_atomically
 from mnist_ann.quiet import quiet_tensorflow
 from mnist_ann.recipes import get_recipe
 
 VARIANTS = {
-    "Network as shipped": "fit(batches.whole_epochs(validation), steps_per_epoch=1)",
-    "validation by fit's validation_data": "fit(batches.whole_epochs(), validation_data=...): Keras's evaluate",
-    "a new iterator each epoch": "fit(one element, not repeated): Keras makes a new iterator every epoch",
+    "Network as shipped": "fit(batches.whole_epochs(12, validation), steps_per_epoch=1)",
+    "validation by fit's validation_data": "fit(batches.whole_epochs(12), validation_data=...): Keras's evaluate",
     "variables made in the first step": "keras.Sequential.compile: TensorFlow traces the epoch's step twice",
-    "plain Keras, steps_per_execution": "keras.Sequential, compile(steps_per_execution=53), fit(batches.dataset)",
+    "plain Keras, model.fit": "keras.Sequential, fit(batches.dataset(12), steps_per_epoch=53)",
+    "plain Keras, steps_per_execution": "the same with compile(steps_per_execution=53): 53 batches per call",
 }
 
 
 def train_variant(variant: str, data, seed: int = 0) -> float:
     """Train `fast` with one piece of the engine changed; return the seconds `fit` took."""
     import keras
-    from bench import fit_plain_keras
 
-    from mnist_ann.epochs import EpochBatches
-    from mnist_ann.evaluation import EVAL_BATCH
-    from mnist_ann.model import build_model, compile_model
+    from mnist_ann.epochs import EpochBatches, Network
+    from mnist_ann.model import build_model, compile_model, network_layers
     from mnist_ann.training import learning_rate_schedule, set_seed
 
     recipe = get_recipe("fast")
     (x_fit, y_fit), (x_val, y_val) = data
     set_seed(seed)
-    if variant == "plain Keras, steps_per_execution":
-        return fit_plain_keras(x_fit, y_fit, (x_val, y_val), recipe, seed)[1]
-    model = build_model()
+    plain = variant.startswith("plain Keras")
+    model = build_model() if plain else Network(network_layers())
+    batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
     schedule = learning_rate_schedule(recipe, len(x_fit))
     if variant == "variables made in the first step":
         keras.Sequential.compile(
-            model,
-            optimizer=keras.optimizers.Adam(schedule),
-            loss="categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=False,
+            model, optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy", metrics=["accuracy"]
         )
+    elif variant == "plain Keras, steps_per_execution":
+        compile_model(model, schedule, steps_per_execution=batches.steps)
     else:
         compile_model(model, schedule)
-    batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
     fit = dict(epochs=recipe.epochs, shuffle=False, verbose=0)
+    validation = dict(validation_data=(x_val, y_val), validation_batch_size=len(x_val))  # the notebook's
     start = time.perf_counter()
-    if variant == "validation by fit's validation_data":
-        model.fit(
-            batches.whole_epochs(),
-            steps_per_epoch=1,
-            validation_data=(x_val, y_val),
-            validation_batch_size=EVAL_BATCH,
-            **fit,
-        )
-    elif variant == "a new iterator each epoch":
-        model.fit(batches.whole_epochs((x_val, y_val)).take(1), **fit)
+    if plain:
+        model.fit(batches.dataset(recipe.epochs), steps_per_epoch=batches.steps, **validation, **fit)
+    elif variant == "validation by fit's validation_data":
+        model.fit(batches.whole_epochs(recipe.epochs), steps_per_epoch=1, **validation, **fit)
     else:
-        model.fit(batches.whole_epochs((x_val, y_val)), steps_per_epoch=1, **fit)
+        model.fit(batches.whole_epochs(recipe.epochs, (x_val, y_val)), steps_per_epoch=1, **fit)
     return time.perf_counter() - start
 
 
 def measure(data, rounds: int, log=print) -> dict:
     """Every variant `rounds` times, in turn; the medians and each one's cost over `Network` as shipped."""
-    from bench import describe_machine, matmul_gflops
+    from benchmarks.bench import describe_machine, matmul_gflops
 
     times = {name: [] for name in VARIANTS}
     rates = []
@@ -121,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_tensorflow()
     (x_train, y_train), _ = load_mnist(args.data_dir)
-    (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(x_train)), one_hot(y_train))
-    result = measure(((x_fit, y_fit), (normalize(x_val), y_val)), args.rounds)
+    result = measure(training_split(x_train, y_train), args.rounds)
     table = format_table(result)
     print(table)
     if args.json:

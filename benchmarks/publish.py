@@ -1,6 +1,6 @@
 """Put the committed benchmark results into the README and docs/benchmark.md, between their markers.
 
-    python benchmarks/publish.py        (the last step of `make bench` and `make engine`)
+    python -m benchmarks.publish        (the last step of `make bench` and `make engine`)
 
 Each block between `<!-- NAME -->` and `<!-- /NAME -->` is replaced by what the results say now: "headline" in the
 README (bench.headline), "bench-table" and "engine-table" in docs/benchmark.md. The files are rewritten atomically.
@@ -12,8 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from bench import headline
-
+from benchmarks.bench import headline
 from mnist_ann.files import write_text_atomically
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ import platformdirs
 import pooch
 import requests
 
-from mnist_ann.files import os_reason
+from mnist_ann.files import exception_reason, os_reason
 
 DATA_DIR_ENV = "MNIST_ANN_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_ANN_CACHE_DIR"
@@ -153,6 +153,16 @@ def preprocess(images: np.ndarray) -> np.ndarray:
 def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     """Digit labels as float32 one-hot rows, the targets categorical cross-entropy expects."""
     return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+
+def training_split(images: np.ndarray, labels: np.ndarray, *, scale: bool = True):
+    """uint8 training images and digit labels as the network trains on them: ((x_fit, y_fit), (x_val, y_val)).
+
+    Each image is flattened to 784 values, scaled to 0-1 (`scale=False` keeps 0-255, as floats), each label made
+    one-hot, and the last 10% are held out for validation, as the notebook does step by step.
+    """
+    x = flatten(np.asarray(images))
+    return split_validation(normalize(x) if scale else x.astype(np.float32), one_hot(labels))
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1):
@@ -295,7 +305,7 @@ def fetch(name: str, cache: Path, download: Download, *, verify: bool = True) ->
             except requests.exceptions.ChunkedEncodingError:
                 failures[mirror + name] = "connection closed before the whole file arrived"
             except requests.exceptions.RequestException as exc:
-                failures[mirror + name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                failures[mirror + name] = exception_reason(exc)
             except OSError as exc:  # writing into the cache failed (a full disk, say): no other mirror helps
                 raise MnistDataError(
                     f"cannot write {cache / name}: {os_reason(exc)}; free some space there (MNIST needs about 12 MB) "

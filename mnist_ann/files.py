@@ -19,6 +19,18 @@ def os_reason(exc: OSError) -> str:
     return reason[0].lower() + reason[1:] if reason else reason
 
 
+def exception_reason(exc: BaseException, limit: int = 200) -> str:
+    """What an exception says, to quote inside a one-sentence error: its first line, without a closing full stop,
+    cut at a word boundary (with "...") when longer than `limit` characters; its type's name when it says nothing."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0].strip().rstrip(".")
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "..."
+    return line
+
+
 def write_failed(path: str | os.PathLike, exc: OSError) -> WriteError:
     """The one-sentence error for a failed write of `path`: what, why, and what to do."""
     return WriteError(

@@ -5,23 +5,27 @@ from __future__ import annotations
 import keras
 
 from mnist_ann.augment import PIXELS
-from mnist_ann.epochs import Network
 
 INPUT_SIZE = PIXELS  # one input per pixel of the flattened 28x28 image
 NUM_CLASSES = 10
+HIDDEN = (128, 32)  # neurons in each hidden layer
 
 
-def build_model() -> Network:
-    """The 784-128-32-10 feed-forward network (104,938 trainable parameters), not yet compiled."""
-    return Network(
-        [
-            keras.Input(shape=(INPUT_SIZE,), name="pixels"),
-            keras.layers.Dense(128, activation="relu", name="hidden_1"),
-            keras.layers.Dense(32, activation="relu", name="hidden_2"),
-            keras.layers.Dense(NUM_CLASSES, activation="softmax", name="digit"),
-        ],
-        name="mnist_ann",
-    )
+def network_layers(hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu") -> list:
+    """The input and the Dense layers of the network, new and unbuilt: one hidden layer per entry of `hidden`."""
+    return [
+        keras.Input(shape=(INPUT_SIZE,), name="pixels"),
+        *(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}") for i, units in enumerate(hidden, 1)),
+        keras.layers.Dense(NUM_CLASSES, activation="softmax", name="digit"),
+    ]
+
+
+def build_model(hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu") -> keras.Sequential:
+    """The 784-128-32-10 feed-forward network (104,938 parameters) as a keras.Sequential, not yet compiled.
+
+    `hidden` and `activation` change it for experiments: `hidden=()` is a linear model, `activation=None` drops ReLU.
+    """
+    return keras.Sequential(network_layers(hidden, activation), name="mnist_ann")
 
 
 def network_layout(model: keras.Model) -> str:
@@ -33,12 +37,13 @@ def network_layout(model: keras.Model) -> str:
     return " -> ".join(parts) + f" ({model.count_params():,} parameters)"
 
 
-def compile_model(model: keras.Model, learning_rate=1e-3, *, label_smoothing: float = 0.0) -> keras.Model:
-    """Compile with Adam, categorical cross-entropy and accuracy; `learning_rate` may be a schedule."""
+def compile_model(
+    model: keras.Model, learning_rate=1e-3, *, loss="categorical_crossentropy", **settings
+) -> keras.Model:
+    """Compile with Adam (`learning_rate` may be a schedule), a loss (default categorical cross-entropy) and
+    accuracy; `settings` go to `model.compile` as they are (`steps_per_execution`, ...)."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-        metrics=["accuracy"],
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=["accuracy"], **settings
     )
     return model
 

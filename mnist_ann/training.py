@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_ann.data import flatten, normalize, one_hot, split_validation
-from mnist_ann.epochs import EpochBatches
-from mnist_ann.evaluation import EVAL_BATCH
-from mnist_ann.model import build_model, compile_model
+from mnist_ann.data import training_split
+from mnist_ann.epochs import EpochBatches, Network
+from mnist_ann.model import build_model, compile_model, network_layers, network_layout
+from mnist_ann.quiet import native_stderr_silenced
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
 
@@ -34,20 +36,23 @@ def learning_rate_schedule(recipe: Recipe, train_size: int, *, epochs: int | Non
     )
 
 
-def changes_from_default(model: keras.Model, recipe: Recipe, epochs: int, batches: EpochBatches) -> list[str]:
-    """How a run differs from the notebook as published: the `fast` recipe with its epochs and augmentation, pixels
-    scaled to 0-1, and mnist_ann's network. Empty when it does not; the notebook's 98% check applies only then."""
-    from mnist_ann.model import build_model, network_layout
-
+def changes_from_default(
+    model: keras.Model, recipe: Recipe, epochs: int, x_fit: np.ndarray, train_batches: tf.data.Dataset
+) -> list[str]:
+    """How a run differs from the notebook as published: the `fast` recipe with its epochs, batches of its size
+    with one-pixel shifts, pixels scaled to 0-1, and mnist_ann's network. Empty when it does not."""
     default = get_recipe(DEFAULT_RECIPE)
     changes = []
     if recipe != default:
         changes.append(f"recipe {recipe.name!r} instead of {default.name!r}")
     if epochs != recipe.epochs:  # against the recipe's own: another recipe brings its own epochs and augmentation
         changes.append(f"{epochs} epochs instead of {recipe.epochs}")
-    if batches.augment != recipe.augment:
-        changes.append(f"augment {batches.augment!r} instead of {recipe.augment!r}")
-    if batches.x.dtype != tf.uint8 and float(tf.reduce_max(batches.x)) > 1:
+    images, _ = next(iter(train_batches))
+    if len(images) != min(recipe.batch_size, len(x_fit)):
+        changes.append(f"batches of {len(images)} instead of {recipe.batch_size}")
+    if recipe.augment != "none" and _untouched(np.asarray(images), x_fit) > 0.5:
+        changes.append("no augmentation")
+    if float(np.max(x_fit)) > 1:
         changes.append("pixels not scaled to 0-1")
     layout, published = network_layout(model), network_layout(build_model())
     if layout != published:
@@ -55,10 +60,27 @@ def changes_from_default(model: keras.Model, recipe: Recipe, epochs: int, batche
     return changes
 
 
+def _untouched(images: np.ndarray, x_fit: np.ndarray) -> float:
+    """The share of `images` that are rows of `x_fit` exactly as they are (1 when a batch was not augmented)."""
+    rows = {row.tobytes() for row in np.asarray(x_fit, dtype=images.dtype)}
+    return float(np.mean([image.tobytes() in rows for image in images]))
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic, so reruns repeat."""
-    keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    _absorb_spurious_log()  # before seeding: its tiny model draws random numbers
+    keras.utils.set_random_seed(seed)
+
+
+@functools.cache
+def _absorb_spurious_log() -> None:
+    """With deterministic ops on, TensorFlow 2.21 logs one spurious C++ error line ("NodeDef mentions attribute
+    use_unbounded_threadpool ...") the first time Keras feeds arrays through tf.data in a process; run that first
+    time now, with native stderr silenced, so that it does not land in a notebook cell or a log."""
+    with native_stderr_silenced():
+        tiny = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        tiny.predict(np.zeros((1, 1), np.float32), verbose=0)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -86,32 +108,42 @@ def fit(
     epochs: int | None = None,
     verbose: int | str = "compact",
     callbacks: list | tuple = (),
+    resume: Callable[[keras.Model], int] | None = None,
+    loss="categorical_crossentropy",
 ) -> keras.callbacks.History:
-    """Compile `model` for the recipe and train it; verbose="compact" prints one line per epoch."""
+    """Compile `model` for the recipe and train it on (images, one-hot labels); verbose="compact" prints one line per
+    epoch.
+
+    A `Network` trains a whole epoch per call into TensorFlow, any other model (and any model under a tf.distribute
+    strategy, or with a "step" recipe) one batch per call: the same batches, the same numbers. `resume`, called once
+    the model is compiled, may load a saved state into it and returns how many epochs that state has done (0 for
+    none); training goes on from there. `loss` is any Keras loss (label smoothing, say).
+    """
     recipe = get_recipe(recipe)
     if epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=epochs)
     x, y = train
     with model.distribute_strategy.scope():  # the optimizer and metrics live where the model's variables do
-        compile_model(model, learning_rate_schedule(recipe, len(x)), label_smoothing=recipe.label_smoothing)
+        compile_model(model, learning_rate_schedule(recipe, len(x)), loss=loss)
+    first_epoch = resume(model) if resume is not None else 0
     batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment)
     callbacks = list(callbacks)
     if verbose == "compact":
         callbacks.append(EpochLog())
         verbose = 0
-    if recipe.loop == "epoch" and not _under_strategy(model):
-        data, steps_per_epoch = batches.whole_epochs(validation), 1  # a step trains a whole epoch...
-        validation = None  # ...and scores the validation set at its end
+    if recipe.loop == "epoch" and isinstance(model, Network) and not _under_strategy(model):
+        data = batches.whole_epochs(recipe.epochs, validation, first_epoch)  # a step trains a whole epoch...
+        steps_per_epoch, validation = 1, None  # ...and scores the validation set at its end
     else:  # a strategy splits each batch among its replicas; "step" recipes train one call per batch
-        data, steps_per_epoch = batches.dataset, None
-        callbacks.insert(0, batches.callback)
+        data, steps_per_epoch = batches.dataset(recipe.epochs, first_epoch), batches.steps
     return model.fit(
         data,
         validation_data=None if validation is None else tuple(validation),
-        validation_batch_size=EVAL_BATCH,
+        validation_batch_size=None if validation is None else len(validation[0]),  # all at once, as the notebook
         epochs=recipe.epochs,
+        initial_epoch=first_epoch,
         steps_per_epoch=steps_per_epoch,
-        shuffle=False,  # the batches are shuffled already, by seed and epoch
+        shuffle=False,  # the batches are shuffled already
         verbose=verbose,
         callbacks=callbacks,
     )
@@ -132,25 +164,36 @@ def train(
     epochs: int | None = None,
     verbose: int | str = "compact",
     callbacks: list | tuple = (),
+    resume: Callable[[keras.Model], int] | None = None,
     strategy: tf.distribute.Strategy | None = None,
+    whole_epochs: bool = True,
 ) -> tuple[keras.Model, keras.callbacks.History, float]:
     """Train a new network on uint8 training images and their digit labels; return model, history and seconds.
 
     The last 10% of the images are held out for validation, as in the notebook. Under a tf.distribute
     `strategy` the model, optimizer and metrics are created in its scope and each batch of the
-    recipe's size is split among its replicas. Test images are for `mnist_ann.evaluation.evaluate`.
+    recipe's size is split among its replicas. `resume` is `fit`'s. With `whole_epochs=False` the network is a plain
+    keras.Sequential trained one batch per call, as the notebook trains it: the same numbers, more slowly.
+    Test images are for `mnist_ann.evaluate`.
 
     Side effect: like `set_seed`, it turns on TensorFlow's deterministic ops (`enable_op_determinism`) for the rest
-    of the calling process, so that the same seed repeats the same run; TensorFlow offers no way to turn them off.
+    of the calling process, so that the same seed repeats the same run; TensorFlow has no public way to turn them off.
     """
     strategy = strategy or tf.distribute.get_strategy()
     set_seed(seed)
-    # The training images stay uint8 (EpochBatches scales each batch as it gathers it: a quarter of the memory to
-    # copy); the validation images are normalized once.
-    (x_fit, y_fit), (x_val, y_val) = split_validation(flatten(np.asarray(images)), one_hot(labels))
-    fit_split, val_split = (x_fit, y_fit), (normalize(x_val), y_val)
+    fit_split, val_split = training_split(images, labels)
     with strategy.scope():
-        model = build_model()
+        model = Network(network_layers()) if whole_epochs else keras.Sequential(network_layers())
     start = time.perf_counter()
-    history = fit(model, fit_split, val_split, recipe, seed=seed, epochs=epochs, verbose=verbose, callbacks=callbacks)
+    history = fit(
+        model,
+        fit_split,
+        val_split,
+        recipe,
+        seed=seed,
+        epochs=epochs,
+        verbose=verbose,
+        callbacks=callbacks,
+        resume=resume,
+    )
     return model, history, time.perf_counter() - start

@@ -19,11 +19,19 @@ from PIL import Image, ImageDraw
 
 from mnist_ann import data
 
-# The canonical MNIST files for the tests that train on them: the folder in $MNIST_ANN_DATA_DIR (as .ci/run and the
-# GitHub Actions workflow set it), else shared/data/mnist beside the checkout; those tests are skipped without either.
-SHARED_MNIST = Path(
-    os.environ.get("MNIST_ANN_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-)
+
+def _canonical_mnist() -> Path:
+    """The canonical MNIST files for the tests that train on them: the folder in $MNIST_ANN_DATA_DIR (as .ci/run and
+    the GitHub Actions workflow set it), else shared/data/mnist beside the checkout, else the per-user cache once a
+    first download has filled it; those tests are skipped without any of them."""
+    if os.environ.get(data.DATA_DIR_ENV):
+        return Path(os.environ[data.DATA_DIR_ENV])
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    cache = data.default_cache_dir()
+    return cache if not shared.is_dir() and all((cache / name).is_file() for name in data.FILES) else shared
+
+
+SHARED_MNIST = _canonical_mnist()
 SLOW_MIRROR_DELAY_S = 0.3
 
 
@@ -67,10 +75,10 @@ def write_mnist(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0
 # `python -c CRASH_AFTER_EPOCH_2 train ...` runs the command line and SIGKILLs itself once epoch 2's backup is saved.
 CRASH_AFTER_EPOCH_2 = """
 import os, signal, sys
-import keras
+from mnist_ann.app import callbacks
 from mnist_ann.app.cli import main
 
-original = keras.callbacks.BackupAndRestore.on_epoch_end
+original = callbacks.SafeBackup.on_epoch_end
 
 def on_epoch_end(self, epoch, logs=None):
     original(self, epoch, logs)  # the backup of this epoch is on disk...
@@ -78,7 +86,7 @@ def on_epoch_end(self, epoch, logs=None):
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)  # ...then the process dies as hard as it can
 
-keras.callbacks.BackupAndRestore.on_epoch_end = on_epoch_end
+callbacks.SafeBackup.on_epoch_end = on_epoch_end
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -151,6 +159,26 @@ def cli(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mnist_ann", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600
     )
+
+
+@pytest.fixture
+def cli_here(capfd, monkeypatch):
+    """Run `mnist-ann ARGS` in this process, through the command's own `main`: what it returns and prints, as `cli`
+    gives it. For the refusals, which need no process of their own; a new process costs a TensorFlow start (4 s)."""
+    from mnist_ann.app.cli import main
+
+    def run(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capfd.readouterr()  # what came before is not this command's
+        try:
+            code = main([str(arg) for arg in args])
+        except SystemExit as exit:  # argparse's refusals
+            code = exit.code
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["mnist-ann", *map(str, args)], code, out, err)
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The command line end to end in subprocesses, on a tiny synthetic dataset: train, evaluate, predict, errors."""
+"""The command line on a tiny synthetic dataset: train, evaluate, predict and export end to end in subprocesses, as a
+shell runs them; the refusals of bad models, images, options and outputs through the same `main`, in this process."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def test_predict_text_json_and_show_input(run_dir, tmp_path):
 
 def test_help_explains_every_option_and_its_default():
     subcommands = build_parser()._subparsers._group_actions[0].choices
-    assert sorted(subcommands) == ["evaluate", "predict", "train"]
+    assert sorted(subcommands) == ["evaluate", "export", "predict", "train"]
     for command, parser in subcommands.items():
         result = cli(command, "--help")
         assert result.returncode == 0, result.stderr
@@ -93,7 +94,7 @@ def test_help_explains_every_option_and_its_default():
                 assert option in text, f"{command} --help does not mention {option}"
             if action.option_strings and not action.required and action.help != "show this help message and exit":
                 assert "(default: " in action.help, f"{command} {action.option_strings[0]} does not give its default"
-    assert "(default: fast)" in cli("train", "--help").stdout
+    assert "(default: fast)" in " ".join(cli("train", "--help").stdout.split())
 
 
 def test_help_answers_without_loading_tensorflow():
@@ -130,13 +131,13 @@ def _template_model(path: Path) -> Path:
     return path
 
 
-def test_predictions_agree_for_the_mnist_digit_and_its_photo(tmp_path):
+def test_predictions_agree_for_the_mnist_digit_and_its_photo(tmp_path, cli_here):
     model = _template_model(tmp_path / "templates.keras")
     seven().save(tmp_path / "mnist_style.png")
     photo = Image.new("RGB", (300, 300), (250, 250, 250))
     photo.paste((0, 0, 0), (60, 20), mask=seven(200, box=(50, 36, 150, 164), width=14))
     photo.save(tmp_path / "photo.jpg")
-    result = cli("predict", "--model", model, tmp_path / "mnist_style.png", tmp_path / "photo.jpg", "--json")
+    result = cli_here("predict", "--model", model, tmp_path / "mnist_style.png", tmp_path / "photo.jpg", "--json")
     assert result.returncode == 0, result.stderr
     first, second = json.loads(result.stdout)
     assert first["digit"] == second["digit"] == 7
@@ -162,11 +163,25 @@ def test_one_bad_image_among_good_ones_exits_1_and_the_rest_are_predicted(run_di
     assert f"{bad['blank'][0]}: the image is blank" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_all_images_bad_exits_2(run_dir, tmp_path):
+def test_all_images_bad_exits_2(run_dir, tmp_path, cli_here):
     bad = bad_images(tmp_path)
-    result = cli("predict", "--model", run_dir / "model.keras", *(path for path, _ in bad.values()))
+    result = cli_here("predict", "--model", run_dir / "model.keras", *(path for path, _ in bad.values()))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == len(bad) and "Traceback" not in result.stderr
+
+
+_SAFE_MODE = (
+    "holds Python code (a Lambda layer, say), which Keras's safe mode refuses to run because code in a file can do "
+    "anything; if you trust the file, load it yourself with keras.saving.load_model(path, safe_mode=False)."
+)
+
+
+def _lambda_model(path: Path) -> Path:
+    import keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2), keras.layers.Dense(10)])
+    model.save(path)
+    return path
 
 
 def _wrong_shape_model(path: Path) -> Path:
@@ -181,34 +196,37 @@ def _wrong_shape_model(path: Path) -> Path:
     "make, message",
     [
         (lambda d: d / "nothing.keras", "does not exist"),
+        (lambda d: _lambda_model(d / "code.keras"), _SAFE_MODE),
         (lambda d: (d / "junk.keras").write_bytes(b"not a zip at all") and d / "junk.keras", "cannot be loaded"),
         (lambda d: _wrong_shape_model(d / "small.keras"), "not 784 pixels in and 10 digit probabilities out"),
     ],
-    ids=["missing", "corrupt", "wrong-shape"],
+    ids=["missing", "code", "corrupt", "wrong-shape"],
 )
-def test_bad_model_files(tmp_path, make, message):
+def test_bad_model_files(tmp_path, make, message, cli_here):
     model = make(tmp_path)
     seven().save(tmp_path / "d.png")
-    result = cli("predict", "--model", model, tmp_path / "d.png")
+    result = cli_here("predict", "--model", model, tmp_path / "d.png")
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and str(model) in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.strip().endswith(".")
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--recipe", "turbo"], "unknown recipe 'turbo'; choose one of"),
+        (["--recipe", "seed"], "the recipe 'seed' is now called 'original'; use that name instead."),
         (["--epochs", "-3"], "-3 must be 1 or more"),
         (["--out", "{file}/sub"], "cannot write the run folder"),
         (["--data-dir", "{tmp}/no-such-folder"], "does not exist; point --data-dir at a folder"),
         (["--data-dir", "{data}"], "does not match the published sha256"),
     ],
-    ids=["unknown-recipe", "negative-epochs", "unwritable-out", "missing-data", "unverified-data"],
+    ids=["unknown-recipe", "old-recipe-name", "negative-epochs", "unwritable-out", "missing-data", "unverified-data"],
 )
-def test_bad_train_options(tmp_path, tiny_data, args, message):
+def test_bad_train_options(tmp_path, tiny_data, args, message, cli_here):
     (tmp_path / "a-file").write_text("x")
     args = [a.format(file=tmp_path / "a-file", tmp=tmp_path, data=tiny_data) for a in args]
-    result = cli("train", "--epochs", "1", *args, cwd=tmp_path)
+    result = cli_here("train", "--epochs", "1", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
@@ -229,3 +247,39 @@ def test_evaluate_runs_the_test_set_through_the_model_once(run_dir, tiny_data):
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert result.stdout.strip().splitlines()[-1] == "0 [100]", result.stdout + result.stderr
+
+
+# --- export for the drawing page ------------------------------------------------------------------
+
+
+def test_export_writes_weights_that_give_the_models_predictions(run_dir, tmp_path, tiny_data):
+    import keras
+
+    from mnist_ann.data import load_mnist, preprocess
+    from mnist_ann.export import load_weights_script, network_from_weights
+
+    out = tmp_path / "weights.js"
+    result = cli("export", "--model", run_dir / "model.keras", out)
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out} (" in result.stdout and out.stat().st_size < 500_000
+    layers = load_weights_script(out)
+    assert [(layer["inputs"], layer["units"], layer["activation"]) for layer in layers] == [
+        (784, 128, "relu"),
+        (128, 32, "relu"),
+        (32, 10, "softmax"),
+    ]
+    _, (x_test, _) = load_mnist(tiny_data, verify=False)
+    original = keras.saving.load_model(run_dir / "model.keras").predict(preprocess(x_test), verbose=0)
+    exported = network_from_weights(layers).predict(preprocess(x_test), verbose=0)
+    np.testing.assert_allclose(exported, original, atol=2e-3)  # float16 weights: a few parts in ten thousand
+    assert (exported.argmax(axis=1) == original.argmax(axis=1)).all()
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [("{tmp}/no-such-folder/weights.js", "the folder"), ("{tmp}", "is a folder; name the file to write")],
+    ids=["missing-folder", "a-folder"],
+)
+def test_export_names_a_bad_output(run_dir, tmp_path, out, message, cli_here):
+    result = cli_here("export", "--model", run_dir / "model.keras", out.format(tmp=tmp_path))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -153,8 +153,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
     x, y = synthetic_digits(600, 0)
     x = mnist_ann.preprocess(x)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    batches = EpochBatches(x, mnist_ann.one_hot(y), 256, seed=5, augment="shift").dataset
-    for whole, split in zip(batches, strategy.experimental_distribute_dataset(batches)):
+    epoch = EpochBatches(x, mnist_ann.one_hot(y), 256, seed=5, augment="shift").dataset(1)
+    for whole, split in zip(epoch, strategy.experimental_distribute_dataset(epoch)):
         parts = strategy.experimental_local_results(split[0])
         print("rows", [int(p.shape[0]) for p in parts], "same", bool(np.array_equal(np.concatenate(parts), whole[0])))
     (x_train, y_train), (x_test, y_test) = synthetic_digits(600, 0), synthetic_digits(200, 1)

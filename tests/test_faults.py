@@ -29,9 +29,9 @@ from mnist_ann.app.cli import main
 mode, at = sys.argv[1], int(sys.argv[2])
 original = callbacks.SafeBackup._write
 
-def write(self, folder):
-    if self._current_epoch != at or mode == "full-disk-at-model":
-        return original(self, folder)
+def write(self, folder, epochs_done):
+    if epochs_done != at or mode == "full-disk-at-model":
+        return original(self, folder, epochs_done)
     if mode == "kill-mid-backup":
         (folder / callbacks.STATE_FILE).write_bytes(b"the first bytes of a state")
         sys.stdout.flush()

@@ -13,15 +13,20 @@ from mnist_ann.recipes import RECIPES
 
 
 def test_unknown_recipe_names_the_choices():
-    with pytest.raises(ValueError, match="unknown recipe 'fastest'; choose one of: seed, fast"):
+    with pytest.raises(ValueError, match="unknown recipe 'fastest'; choose one of: original, fast, augmented."):
         mnist_ann.get_recipe("fastest")
+
+
+def test_the_old_name_of_the_original_recipe_names_the_new_one():
+    with pytest.raises(ValueError, match="^the recipe 'seed' is now called 'original'; use that name instead.$"):
+        mnist_ann.get_recipe("seed")
 
 
 def test_recipes_are_frozen_and_named_by_their_key():
     assert all(recipe.name == name for name, recipe in RECIPES.items())
     with pytest.raises(dataclasses.FrozenInstanceError):
         RECIPES["fast"].epochs = 1
-    assert mnist_ann.get_recipe(RECIPES["seed"]) is RECIPES["seed"]
+    assert mnist_ann.get_recipe(RECIPES["original"]) is RECIPES["original"]
 
 
 def test_importing_the_library_and_its_recipes_loads_no_tensorflow():

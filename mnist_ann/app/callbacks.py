@@ -1,5 +1,5 @@
 """Keras callbacks of the application: backups that are never half-written, the history file that survives a
-resume, and a follower's read-only backup."""
+resume, and a follower's read-only backup. Only Keras's public API: `Callback`, `self.model`, variables."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnist_ann.files import write_failed, write_text_atomically
+from mnist_ann.files import exception_reason, write_failed, write_text_atomically
 
 STATE_FILE = "state.npz"  # the model's weights and the optimizer's state, as NumPy arrays in order
 EPOCH_FILE = "epoch.json"  # how many epochs the state has seen; written after the state
@@ -32,82 +32,91 @@ def snapshots(folder: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: int(SNAPSHOT.fullmatch(p.name).group(1)), reverse=True)
 
 
-class SafeBackup(keras.callbacks.BackupAndRestore):
-    """Keras's BackupAndRestore, made safe against a kill or a full disk at any moment.
+class SafeBackup(keras.callbacks.Callback):
+    """Backups of a training run, made safe against a kill or a full disk at any moment, on Keras's public API.
 
-    After each epoch the model's weights, the optimizer's state and the epoch reached are written into a new
+    After each epoch the model's weights, the optimizer's state and the epochs done are written into a new
     temporary folder inside the backup folder, which is renamed to `epoch-NNNN` only once complete; then all but the
     two newest backups are removed. So a resume never reads a half-written backup, and a failed write leaves the
     previous one in place. The state is written as NumPy arrays from memory: h5py, which Keras's own backup uses,
-    crashes the process when a write fails. A resume loads the newest backup that is intact; a damaged one is named
-    and skipped, and with none intact the run starts over and says so. Keras resumes from the epoch it records.
+    crashes the process when a write fails. `restore`, called before `fit`, loads the newest backup that is intact
+    (a damaged one is named and skipped; with none intact the run starts over and says so) and returns the epochs it
+    has done, for `fit`'s `initial_epoch`. When training ends the backups are removed.
     """
 
-    def __init__(self, backup_dir: str, log=print):
-        super().__init__(backup_dir)
+    def __init__(self, backup_dir: str | Path, log=print):
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
         self.log = log
 
-    def on_train_begin(self, logs=None):
+    def restore(self, model: keras.Model) -> int:
+        """Load the newest intact backup into `model` and its optimizer; the epochs it has done (0: none)."""
         found = snapshots(self.backup_dir)
         for number, snapshot in enumerate(found):
             try:
-                self._load(snapshot)
+                epochs_done = _load(model, snapshot)
             except Exception as exc:  # NumPy, zipfile and JSON each fail in their own way on a damaged file
-                reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-                self.log(f"the backup {snapshot} is damaged ({reason}); not using it")
+                self.log(f"the backup {snapshot} is damaged ({exception_reason(exc, 120)}); not using it")
                 continue
             if number:
                 self.log(f"resuming from the newest intact backup, {snapshot}")
-            return
+            return epochs_done
         if found:
             self.log(f"no intact backup in {self.backup_dir}; starting this run over from epoch 1")
+        return 0
 
-    def _variables(self) -> list:
-        optimizer = self.model.optimizer
-        if not optimizer.built:
-            optimizer.build(self.model.trainable_variables)
-        return [*self.model.weights, *optimizer.variables]
-
-    def _load(self, snapshot: Path) -> None:
-        """Check the whole backup first, then set the model, the optimizer and the epoch to resume at from it."""
-        epoch = int(json.loads((snapshot / EPOCH_FILE).read_text())["epoch"])
-        variables = self._variables()
-        with np.load(snapshot / STATE_FILE) as arrays:
-            values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-        if len(values) != len(variables):
-            raise ValueError(f"it holds {len(values)} arrays; the model and optimizer have {len(variables)}")
-        for variable, value in zip(variables, values, strict=True):
-            if tuple(variable.shape) != value.shape:
-                raise ValueError(f"{variable.path} has shape {tuple(variable.shape)}, the backup {value.shape}")
-        for variable, value in zip(variables, values, strict=True):
-            variable.assign(value)
-        self.model._initial_epoch = epoch  # where Keras's BackupAndRestore tells fit to resume
-
-    def _save_model(self):
-        folder = Path(self.backup_dir)
-        final = folder / snapshot_name(self._current_epoch)
+    def on_epoch_end(self, epoch, logs=None):
+        epochs_done = epoch + 1
+        final = self.backup_dir / snapshot_name(epochs_done)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            writing = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
+            self.backup_dir.mkdir(parents=True, exist_ok=True)
+            writing = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.backup_dir))
         except OSError as exc:
-            raise write_failed(folder, exc) from None
+            raise write_failed(self.backup_dir, exc) from None
         try:
-            self._write(writing)
+            self._write(writing, epochs_done)
             shutil.rmtree(final, ignore_errors=True)  # a backup of this epoch from an earlier, interrupted try
             writing.rename(final)
         except OSError as exc:
             raise write_failed(final, exc) from None
         finally:
             shutil.rmtree(writing, ignore_errors=True)
-        for older in snapshots(folder)[KEEP:]:  # the one before stays, in case the newest is damaged later
+        for older in snapshots(self.backup_dir)[KEEP:]:  # the one before stays, in case the newest is damaged later
             shutil.rmtree(older, ignore_errors=True)
 
-    def _write(self, folder: Path) -> None:
-        """Write one complete backup into `folder`: the state first, then the epoch it belongs to."""
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.backup_dir, ignore_errors=True)  # the run is complete: nothing to resume
+
+    def _write(self, folder: Path, epochs_done: int) -> None:
+        """Write one complete backup into `folder`: the state first, then the epochs it has done."""
         buffer = io.BytesIO()
-        np.savez(buffer, *[np.asarray(variable) for variable in self._variables()])
+        np.savez(buffer, *[np.asarray(variable) for variable in _variables(self.model)])
         (folder / STATE_FILE).write_bytes(buffer.getvalue())
-        (folder / EPOCH_FILE).write_text(json.dumps({"epoch": self._current_epoch}))
+        (folder / EPOCH_FILE).write_text(json.dumps({"epoch": epochs_done}))
+
+
+def _variables(model: keras.Model) -> list:
+    """The model's weights and its optimizer's state, in a fixed order."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return [*model.weights, *model.optimizer.variables]
+
+
+def _load(model: keras.Model, snapshot: Path) -> int:
+    """Check the whole backup first, then set the model and the optimizer from it; the epochs it has done."""
+    epochs_done = int(json.loads((snapshot / EPOCH_FILE).read_text())["epoch"])
+    variables = _variables(model)
+    with np.load(snapshot / STATE_FILE) as arrays:
+        values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    if len(values) != len(variables):
+        raise ValueError(f"it holds {len(values)} arrays; the model and optimizer have {len(variables)}")
+    for variable, value in zip(variables, values, strict=True):
+        if tuple(variable.shape) != value.shape:
+            raise ValueError(f"{variable.path} has shape {tuple(variable.shape)}, the backup {value.shape}")
+    with model.distribute_strategy.scope():
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)
+    return epochs_done
 
 
 class HistoryFile(keras.callbacks.Callback):
@@ -138,9 +147,6 @@ class FollowBackup(SafeBackup):
     """For a worker other than the chief: resume from the chief's backup when it can see it, never write it."""
 
     def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_train_batch_end(self, batch, logs=None):
         pass
 
     def on_train_end(self, logs=None):

@@ -1,4 +1,4 @@
-"""Command line: `mnist-ann train | evaluate | predict`, on the same library functions the notebook uses.
+"""Command line: `mnist-ann train | evaluate | predict | export`, on the same library functions the notebook uses.
 
 This module parses arguments and calls the library and the application's modules. Those are imported
 inside the commands, not at the top: they load TensorFlow, and `mnist-ann --help` must answer at once.
@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from mnist_ann.app.distribute import DEFAULT_STRATEGY, STRATEGIES
 from mnist_ann.quiet import quiet_tensorflow
@@ -79,7 +80,7 @@ def _train_parser(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The mnist-ann argument parser: train, evaluate and predict, every option with its default."""
+    """The mnist-ann argument parser: train, evaluate, predict and export, every option with its default."""
     parser = argparse.ArgumentParser(
         prog="mnist-ann", description="Train, evaluate and use the 784-128-32-10 MNIST network."
     )
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="save the 28x28 image the model saw as PNG, several side by side (default: not saved)",
     )
+
+    export = commands.add_parser("export", help="write a model's weights for the drawing page (docs/draw/)")
+    export.add_argument("--model", required=True, metavar="PATH", help="a model.keras written by train")
+    export.add_argument("out", metavar="OUT", help="the JavaScript file to write, such as docs/draw/weights.js")
     return parser
 
 
@@ -109,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_ann.app.distribute import StrategyError
     from mnist_ann.app.runs import RunFolderError
     from mnist_ann.data import MnistDataError
+    from mnist_ann.export import ExportError
     from mnist_ann.files import WriteError
     from mnist_ann.images import ImageInputError
 
-    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export}
     try:
         return commands[args.command](args)
-    except (UsageError, MnistDataError, ImageInputError, RunFolderError, StrategyError) as exc:
+    except (UsageError, MnistDataError, ImageInputError, RunFolderError, StrategyError, ExportError) as exc:
         print(f"mnist-ann {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except WriteError as exc:
@@ -181,8 +187,9 @@ def _train_into(folder, recipe, args, tf_config) -> int:
     if folder.resuming:
         print(f"resuming the interrupted run from {folder.backup}")
     verbose = 1 if sys.stdout.isatty() else "compact"
+    callbacks, resume = folder.hooks()
     model, _, seconds = train(
-        x_train, y_train, recipe, seed=args.seed, verbose=verbose, callbacks=folder.callbacks(), strategy=strategy
+        x_train, y_train, recipe, seed=args.seed, verbose=verbose, callbacks=callbacks, resume=resume, strategy=strategy
     )
     loss, accuracy = evaluate(model, x_test, y_test)  # every worker takes part
     print(f"test accuracy {accuracy:.4f}, test loss {loss:.4f}, trained in {seconds:.1f} s")
@@ -260,3 +267,21 @@ def cmd_predict(args) -> int:
     if failed == len(results):
         return EXIT_ERROR
     return EXIT_PARTIAL if failed else 0
+
+
+def cmd_export(args) -> int:
+    quiet_tensorflow()
+    from mnist_ann.app.runs import load_model
+    from mnist_ann.export import save_weights_script
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(
+            f"cannot write {out}: the folder {out.parent} does not exist; create it or choose another OUT."
+        )
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; name the file to write, such as {out / 'weights.js'}.")
+    model = load_model(args.model)
+    save_weights_script(model, out, note=f"exported from {args.model}")
+    print(f"wrote {out} ({out.stat().st_size:,} bytes): the drawing page reads it as weights.js beside its index.html")
+    return 0

@@ -6,11 +6,12 @@ import datetime
 import itertools
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import filelock
 
-from mnist_ann.files import replaced_atomically, write_text_atomically
+from mnist_ann.files import exception_reason, replaced_atomically, write_text_atomically
 
 RUNS_DIR = Path("runs")  # where runs go when no --out is given
 MODEL_FILE = "model.keras"
@@ -74,15 +75,18 @@ class RunFolder:
 
         return bool(snapshots(self.backup))
 
-    def callbacks(self) -> list:
-        """Keras callbacks: a backup after every epoch to resume from, and the history kept in history.json."""
+    def hooks(self) -> tuple[list, Callable]:
+        """Keras callbacks (a backup after every epoch, the history kept in history.json) and the function that
+        resumes from the newest intact backup: `train`'s `callbacks` and `resume`."""
         # Imported here: the lock is taken before TensorFlow loads, so a clash is reported at once.
         from mnist_ann.app.callbacks import FollowBackup, HistoryFile, SafeBackup
 
         if not self.writer:
-            return [FollowBackup(str(self.backup))]
+            backup = FollowBackup(self.backup)
+            return [backup], backup.restore
+        backup = SafeBackup(self.backup)
         # History first: an epoch's line is on disk before the backup that says the epoch is done.
-        return [HistoryFile(self.path / HISTORY_FILE), SafeBackup(str(self.backup))]
+        return [HistoryFile(self.path / HISTORY_FILE), backup], backup.restore
 
     def history(self) -> dict[str, list[float]]:
         """Every epoch's metrics, across resumes, as history.json holds them."""
@@ -96,7 +100,7 @@ class RunFolder:
         with replaced_atomically(self.path / MODEL_FILE) as tmp:
             portable_copy(model).save(tmp)  # a plain Sequential: loads without mnist_ann
         history = self.history()
-        plots.plt.close(plots.plot_history(history, self.path / CURVES_FILE))
+        plots.plt.close(plots.plot_history(history, path=self.path / CURVES_FILE))
         write_text_atomically(self.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
 
     def _claim(self) -> None:
@@ -157,8 +161,16 @@ def load_model(path: str):
     try:
         model = keras.saving.load_model(file, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file; all mean the same to the user
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise RunFolderError(f"model file {path} cannot be loaded as a Keras model ({reason}).") from None
+        if "safe_mode" in str(exc):  # the file holds Python code (a Lambda layer, say), which safe mode never runs
+            raise RunFolderError(
+                f"model file {path} holds Python code (a Lambda layer, say), which Keras's safe mode refuses to run "
+                "because code in a file can do anything; if you trust the file, load it yourself with "
+                "keras.saving.load_model(path, safe_mode=False)."
+            ) from None
+        raise RunFolderError(
+            f"model file {path} cannot be loaded as a Keras model ({exception_reason(exc)}); pass the model.keras "
+            "that `mnist-ann train` wrote."
+        ) from None
     if tuple(model.input_shape) != (None, INPUT_SIZE) or tuple(model.output_shape) != (None, NUM_CLASSES):
         raise RunFolderError(
             f"model file {path} takes {model.input_shape} and gives {model.output_shape}, "
