@@ -1,12 +1,12 @@
-"""Whole epochs in one compiled call: the training set as seed- and epoch-keyed batches, and a Keras model whose
-`train_step` can take a whole epoch.
+"""The notebook's training batches, and a Keras model that can train a whole epoch of them in one compiled call.
 
-`model.fit(batches.whole_epochs(...), ...)` on a `Network` runs Keras's own `fit`, with its callbacks, history,
-`BackupAndRestore` and progress bar, on a dataset of one element per epoch. `Network.train_step` (the hook Keras
-documents for customising `fit`) takes that element and, in one compiled call, shuffles the in-memory training set,
-gathers each batch, augments it and runs Keras's own `train_step` on it in a `tf.while_loop`, then scores the
-validation set with Keras's `test_step`. `batches.dataset` serves the same batches the classic way, one per step
-through `tf.data`: for tf.distribute strategies, which split every batch among replicas, and for recipes that ask.
+The notebook feeds `model.fit` a tf.data pipeline: the training set shuffled anew on every pass by
+`Dataset.shuffle(seed=...)`, cut into batches, augmented, repeated. `EpochBatches` serves the very same batches:
+`dataset()` one per step, for any Keras model, and `whole_epochs()` a whole epoch at a time, for a `Network`, whose
+`train_step` (the hook Keras documents for customising `fit`) takes the epoch's order, gathers each batch, augments
+it and runs Keras's own `train_step` on it in a `tf.while_loop`, then scores the validation set with Keras's
+`test_step`, all in one compiled call. The three give the same numbers, bit for bit on one machine; the command line
+and the benchmark use the last because it is the fastest.
 """
 
 from __future__ import annotations
@@ -17,53 +17,39 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_ann.augment import distort_batch, shift_batch
-from mnist_ann.data import PIXEL_SCALE, normalize
+from mnist_ann.augment import PIXELS, distort_batch, shift_batch
 
 AUGMENTS = ("none", "shift", "elastic")
 
-# Shuffle seeds are [seed, epoch] and augmentation seeds [seed, AUGMENT_STREAM + global step]: the offset keeps
-# the two streams of stateless random numbers apart for any run shorter than 2**40 steps.
+# The elastic distortion works on an epoch's images DISTORT_CHUNK at a time, in the epoch's order, whatever the batch
+# size: its cost is per call as much as per image. Chunk c of epoch e draws its random numbers from the stateless
+# seed [seed, AUGMENT_STREAM + e * CHUNKS_PER_EPOCH + c], apart from anything else the seed keys.
+DISTORT_CHUNK = 1024
 AUGMENT_STREAM = 1 << 40
+CHUNKS_PER_EPOCH = 1 << 20
 
 
 def in_memory_options() -> tf.data.Options:
     """tf.data options for in-memory data: under a multi-worker strategy, every worker builds the same
-    batches and keeps its share of each (DATA sharding); there are no files to shard by."""
+    batches and keeps its share of each (DATA sharding); there are no files to shard by. No default graph
+    rewrites, as Keras's own array pipeline does: a rewrite serializes the pipeline, 170 MB of images with it. And
+    no autotuning: nothing here has parallelism to tune."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_optimization.apply_default_optimizations = False
+    options.autotune.enabled = False  # its thread, on a timed wait, can hold up the end of `fit` by 2.5 s
     return options
 
 
-def _as_float(x: tf.Tensor) -> tf.Tensor:
-    """uint8 pixels 0-255 as float32 in 0-1, bit for bit what `mnist_ann.normalize` gives; floats unchanged."""
-    return tf.cast(x, tf.float32) * PIXEL_SCALE if x.dtype == tf.uint8 else x
-
-
-def _as_pixels(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels for images that are pixels or exactly `normalize(pixels)`; any other images as float32."""
-    if x.dtype == np.uint8:
-        return x
-    x = x.astype(np.float32, copy=False)
-    pixels = np.rint(x * 255)
-    if x.size and 0 <= pixels.min() and pixels.max() <= 255:
-        pixels = pixels.astype(np.uint8)
-        if np.array_equal(normalize(pixels), x):
-            return pixels
-    return x
-
-
 class EpochBatches:
-    """The training set served in shuffled, optionally augmented batches that depend only on (seed, epoch).
+    """The training set served in shuffled, augmented batches, as `tf.data` serves them to the notebook.
 
-    `x` holds flattened images: floats in 0-1, or uint8 pixels 0-255, which are kept so (a quarter of the memory)
-    and scaled as each batch is gathered, to the very floats `normalize` gives. Floats that are exactly what
-    `normalize` gives for some pixels are kept as those pixels, for the same reason; other floats stay floats.
-    `y` holds one-hot labels.
-    `augment` is "none", "shift" (each image moved by up to one pixel in x and y) or "elastic" (elastic distortion
-    plus a small rotation, zoom and shift). Train a `Network` on `whole_epochs()`, one compiled call per epoch, or
-    any Keras model on `dataset`, one call per batch, with `callback`, which tells the batches which epoch `fit`
-    is in. Either way a run resumed at epoch k sees exactly the batches an uninterrupted run sees.
+    `x` holds flattened images (floats in 0-1), `y` one-hot labels. Epoch k's order is the k-th pass of
+    `Dataset.shuffle(len(x), seed=seed)` under the global seed `keras.utils.set_random_seed` sets, so each epoch
+    has its own order and a run resumed at epoch k draws epoch k's. `augment` is "none", "shift" (each image moved
+    by up to one pixel in x and y, by its place in the shuffled batch) or "elastic" (elastic distortion plus a
+    small rotation, zoom and shift, on the epoch's images in their order, DISTORT_CHUNK at a time, seeded by the
+    epoch and the chunk).
     """
 
     def __init__(self, x, y, batch_size: int, *, seed: int = 0, augment: str = "none"):
@@ -72,70 +58,83 @@ class EpochBatches:
         if len(x) != len(y) or not len(x):
             raise ValueError(f"EpochBatches needs as many labels as images, at least one: got {len(x)} and {len(y)}.")
         self.size, self.batch_size, self.steps = len(x), batch_size, math.ceil(len(x) / batch_size)
-        self.augment = augment
-        self.x = tf.constant(_as_pixels(np.asarray(x)))
+        self.augment, self.seed = augment, seed
+        self.x = tf.constant(np.asarray(x, dtype=np.float32))
         self.y = tf.constant(np.asarray(y, dtype=np.float32))
-        self.seed = tf.constant(seed, tf.int64)
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.callback = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs=None: self.epoch.assign(epoch))
 
-    def order(self) -> tf.Tensor:
-        """This epoch's permutation of the training set."""
-        return _order(self.size, self.seed, self.epoch)
+    def orders(self, epochs: int, first_epoch: int = 0) -> np.ndarray:
+        """The order of the training set in each epoch from `first_epoch` up to `epochs`: [epochs - first_epoch, size].
 
-    def batch(self, order: tf.Tensor, step) -> tuple[tf.Tensor, tf.Tensor]:
-        """Batch number `step` of this epoch: images (augmented) and labels."""
-        first_step = self.epoch * self.steps
-        return _batch(
-            self.x, self.y, order, tf.cast(step, tf.int64), self.batch_size, self.augment, self.seed, first_step
-        )
-
-    def whole_epochs(self, validation=None) -> tf.data.Dataset:
-        """The training set as one dataset element, repeated: give it to a `Network`'s `fit` with
-        `steps_per_epoch=1`, and each step trains a whole epoch in one compiled call.
-
-        The element holds the images, labels, seed and batch size, and names the augmentation by a key ("none",
-        "shift" or "elastic"). `Network.train_step` shuffles and cuts them into this epoch's batches itself; it
-        takes the epoch from the optimizer's step count, so a resumed run needs no callback. `validation`, an
-        (images, labels) pair, is scored at the end of each epoch in the same call, the quickest way; `fit`'s own
-        `validation_data` works too. The element repeats without end, so `fit` keeps one iterator for the whole
-        run rather than making one per epoch.
+        They are the passes `tf.data.Dataset.range(len(x)).shuffle(len(x), seed=seed)` makes, as the notebook's
+        pipeline draws them, drawn here once, before training, so that no iterator Keras or a tf.distribute strategy
+        makes can shift them.
         """
-        element = {"images": self.x, "labels": self.y, "seed": self.seed}
+        passes = tf.data.Dataset.range(self.size).shuffle(self.size, seed=self.seed).batch(self.size).repeat()
+        return np.stack(list(passes.take(epochs).skip(first_epoch).as_numpy_iterator()))
+
+    def dataset(self, epochs: int, first_epoch: int = 0) -> tf.data.Dataset:
+        """Ordinary (images, labels) batches for the epochs from `first_epoch` up to `epochs`, `self.steps` batches
+        an epoch: the batches of the notebook's pipeline, for `fit(..., steps_per_epoch=self.steps)`."""
+        steps, seed = self.steps, tf.constant(self.seed, tf.int64)
+
+        def epoch(number, order, images, labels):
+            images, labels, order, augment = _in_order(images, labels, order, self.augment, seed, first_epoch + number)
+
+            def batch(step):
+                return _batch(images, labels, order, step, self.batch_size, augment)
+
+            return tf.data.Dataset.range(steps).map(batch)
+
+        orders = tf.data.Dataset.from_tensor_slices(self.orders(epochs, first_epoch)).enumerate()
+        data = tf.data.Dataset.from_tensors((self.x, self.y)).repeat()  # as an element: see whole_epochs
+        batches = tf.data.Dataset.zip(orders, data).flat_map(lambda numbered, data: epoch(*numbered, *data))
+        return batches.prefetch(tf.data.AUTOTUNE).with_options(in_memory_options())
+
+    def whole_epochs(self, epochs: int, validation=None, first_epoch: int = 0) -> tf.data.Dataset:
+        """The training set one epoch per element, from `first_epoch` up to `epochs`: give it to a `Network`'s `fit`
+        with `steps_per_epoch=1`, and each step trains a whole epoch in one compiled call.
+
+        An element holds the images, labels, seed and batch size, the epoch's order, and names the augmentation by a
+        key ("none", "shift" or "elastic"). `validation`, an (images, labels) pair, is scored at the end of each epoch
+        in the same call, as `fit(validation_data=..., validation_batch_size=len(images))` would score it.
+        """
+        element = {"images": self.x, "labels": self.y, "seed": tf.constant(self.seed, tf.int64)}
         element |= {"batch_size": tf.constant(self.batch_size, tf.int64), self.augment: tf.constant(True)}
         if validation is not None:
             element["validation"] = tuple(tf.constant(np.asarray(v, np.float32)) for v in validation)
-        return tf.data.Dataset.from_tensors(element).repeat()
-
-    @property
-    def dataset(self) -> tf.data.Dataset:
-        """The same batches as a tf.data pipeline, one batch per element: for strategies and the "step" loop. Give
-        `fit` the batches' `callback` with it, so each epoch draws its own order."""
-        order = tf.data.Dataset.from_tensors(0).map(lambda _: self.order())
-        batches = order.flat_map(lambda o: tf.data.Dataset.range(self.steps).map(lambda step: self.batch(o, step)))
-        batches = batches.apply(tf.data.experimental.assert_cardinality(self.steps))
-        return batches.prefetch(tf.data.AUTOTUNE).with_options(in_memory_options())
+        orders = tf.data.Dataset.from_tensor_slices(self.orders(epochs, first_epoch))
+        # The images travel as a dataset element, not as a tensor the map captures: a 170 MB capture costs seconds.
+        elements = tf.data.Dataset.zip(tf.data.Dataset.from_tensors(element).repeat(), orders)
+        return elements.map(lambda element, order: element | {"order": order}).with_options(in_memory_options())
 
 
-def _order(size, seed: tf.Tensor, epoch: tf.Tensor) -> tf.Tensor:
-    """The permutation of `size` examples for (seed, epoch)."""
-    return tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+def _in_order(images, labels, order, augment: str, seed, epoch):
+    """An epoch before it is cut into batches: for "elastic", its images distorted DISTORT_CHUNK at a time in its
+    order, with the labels in that order too (then the order is the identity and nothing is left to augment); for the
+    other augmentations, everything as it is. One definition for both ways of training."""
+    if augment != "elastic":
+        return images, labels, order, augment
+    size = tf.shape(order, out_type=tf.int64)[0]
+    chunks = (size + DISTORT_CHUNK - 1) // DISTORT_CHUNK
+    first = AUGMENT_STREAM + tf.cast(epoch, tf.int64) * CHUNKS_PER_EPOCH
+
+    def distort(chunk, done):
+        rows = order[chunk * DISTORT_CHUNK : (chunk + 1) * DISTORT_CHUNK]
+        distorted = distort_batch(tf.gather(images, rows), tf.stack([seed, first + chunk]))
+        return chunk + 1, done.write(tf.cast(chunk, tf.int32), distorted)
+
+    parts = tf.TensorArray(tf.float32, size=tf.cast(chunks, tf.int32), infer_shape=False, element_shape=[None, PIXELS])
+    _, parts = tf.while_loop(lambda chunk, _: chunk < chunks, distort, (tf.constant(0, tf.int64), parts))
+    return parts.concat(), tf.gather(labels, order), tf.range(size), "none"
 
 
-def _batch(images, labels, order, step, batch_size, augment: str, seed, first_step) -> tuple[tf.Tensor, tf.Tensor]:
-    """Batch `step` of an epoch in `order` whose first batch is the run's `first_step`: its images, augmented with
-    seeds [seed, AUGMENT_STREAM + global step], and its labels. One definition for both ways of training."""
+def _batch(images, labels, order, step, batch_size, augment: str) -> tuple[tf.Tensor, tf.Tensor]:
+    """Batch `step` of an epoch in `order`: its images, moved by `shift_batch` when `augment` is "shift", and its
+    labels. One definition for both ways of training."""
+    step = tf.cast(step, tf.int64)
     rows = order[step * batch_size : (step + 1) * batch_size]
-    x = augment_batch(tf.gather(images, rows), augment, tf.stack([seed, AUGMENT_STREAM + first_step + step]))
-    return x, tf.gather(labels, rows)
-
-
-def augment_batch(x: tf.Tensor, augment: str, seed: tf.Tensor) -> tf.Tensor:
-    """A batch gathered from the training set, augmented as `augment` says and scaled to floats in 0-1."""
-    if augment == "shift":
-        x = shift_batch(x)  # exact on uint8 too, and cheaper there
-    x = _as_float(x)
-    return distort_batch(x, seed) if augment == "elastic" else x
+    images = tf.gather(images, rows)
+    return shift_batch(images) if augment == "shift" else images, tf.gather(labels, rows)
 
 
 @keras.saving.register_keras_serializable(package="mnist_ann")
@@ -146,15 +145,15 @@ class Network(keras.Sequential):
     metrics' variables, now: made inside the first compiled step instead, they make TensorFlow trace it twice.
     It leaves XLA off unless asked (`jit_compile=True` suits ordinary batches only).
     `train_step`, given an ordinary batch, is Keras's own; given the element `EpochBatches.whole_epochs` makes, it
-    trains a whole epoch: it shuffles the training set by (seed, epoch), gathers each batch, augments it and runs
-    Keras's `train_step` on it, then, when the element carries a validation set, scores it with Keras's
-    `test_step` and adds the `val_` metrics. Keras then counts one step per epoch: `on_train_batch_*` callbacks
-    are called once per epoch, not per batch, and `on_test_*` ones not for the in-step validation.
+    trains a whole epoch: it gathers each batch in the epoch's order, augments it and runs Keras's `train_step` on
+    it, then, when the element carries a validation set, scores it with Keras's `test_step` and adds the `val_`
+    metrics. Keras then counts one step per epoch: `on_train_batch_*` callbacks are called once per epoch, not per
+    batch, and `on_test_*` ones not for the in-step validation.
     """
 
     def compile(self, *args, jit_compile=False, **kwargs):
-        # No XLA, which Keras turns on by itself where there is a GPU: a whole epoch's step shuffles with an op XLA
-        # cannot compile, and its last batch is smaller than the others.
+        # No XLA, which Keras turns on by itself where there is a GPU: a whole epoch's last batch is smaller than
+        # the others, and the step holds a loop of them.
         super().compile(*args, jit_compile=jit_compile, **kwargs)
         if self.built and self.optimizer is not None:
             self.optimizer.build(self.trainable_variables)
@@ -164,17 +163,17 @@ class Network(keras.Sequential):
             self.reset_metrics()
 
     def train_step(self, data):
-        if not (isinstance(data, dict) and "batch_size" in data):
+        if not (isinstance(data, dict) and "order" in data):
             return super().train_step(data)
         augment = next(name for name in AUGMENTS if name in data)
-        images, labels, seed, batch_size = data["images"], data["labels"], data["seed"], data["batch_size"]
-        size = tf.shape(images, out_type=tf.int64)[0]
+        images, labels, order = data["images"], data["labels"], data["order"]
+        size, batch_size = tf.shape(order, out_type=tf.int64)[0], data["batch_size"]
         steps = (size + batch_size - 1) // batch_size
-        first_step = tf.cast(self.optimizer.iterations, tf.int64)  # Keras counts every batch trained
-        order = _order(size, seed, first_step // steps)
+        epoch = tf.cast(self.optimizer.iterations, tf.int64) // steps  # Keras counts every batch trained
+        images, labels, order, augment = _in_order(images, labels, order, augment, data["seed"], epoch)
 
         def train_batch(step):
-            super(Network, self).train_step(_batch(images, labels, order, step, batch_size, augment, seed, first_step))
+            super(Network, self).train_step(_batch(images, labels, order, step, batch_size, augment))
             return (step + 1,)
 
         tf.while_loop(lambda step: step < steps, train_batch, (tf.constant(0, tf.int64),))
@@ -183,5 +182,5 @@ class Network(keras.Sequential):
             return logs
         for metric in self.metrics:
             metric.reset_state()
-        self.test_step(data["validation"])
+        self.test_step(data["validation"])  # one batch, as fit(validation_batch_size=len(x_val)) scores it
         return logs | {f"val_{name}": value for name, value in self.get_metrics_result().items()}

@@ -1,4 +1,4 @@
-"""EpochBatches are keyed by (seed, epoch); a whole-epoch call trains exactly like one call per batch."""
+"""EpochBatches serve the notebook's tf.data batches; a whole-epoch call trains exactly like one call per batch."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
-from mnist_ann.epochs import EpochBatches, _as_float
-from mnist_ann.model import build_model, compile_model, portable_copy
+from mnist_ann.epochs import EpochBatches, Network
+from mnist_ann.model import build_model, compile_model, network_layers, portable_copy
 
 
 @pytest.fixture
@@ -22,29 +22,48 @@ def tiny():
     return mnist_ann.preprocess(images), mnist_ann.one_hot(labels)
 
 
-def _epoch(batches: EpochBatches, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-    batches.epoch.assign(epoch)
-    order = batches.order()
-    parts = [batches.batch(order, step) for step in range(batches.steps)]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+def _epochs(dataset: tf.data.Dataset, steps: int) -> list[np.ndarray]:
+    """Each epoch's images, batch after batch."""
+    batches = [batch[0].numpy() for batch in dataset]
+    return [np.concatenate(batches[start : start + steps]) for start in range(0, len(batches), steps)]
 
 
 @pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
-def test_batches_depend_only_on_seed_and_epoch(tiny, augment):
+def test_each_epoch_has_its_own_order_and_a_resumed_run_gets_the_same_epochs(tiny, augment):
     x, y = tiny
-    first = EpochBatches(x, y, 64, seed=1, augment=augment)
-    again = EpochBatches(x, y, 64, seed=1, augment=augment)  # a resumed run builds its batches anew
-    epoch_2 = _epoch(first, 2)
-    _epoch(again, 0)  # whatever came before...
-    np.testing.assert_array_equal(_epoch(again, 2)[0], epoch_2[0])  # ...epoch 2 is epoch 2
-    assert not np.array_equal(_epoch(first, 3)[0], epoch_2[0])
-    assert not np.array_equal(_epoch(EpochBatches(x, y, 64, seed=2, augment=augment), 2)[0], epoch_2[0])
+    keras.utils.set_random_seed(1)
+    batches = EpochBatches(x, y, 64, seed=1, augment=augment)
+    epochs = _epochs(batches.dataset(3), batches.steps)
+    assert len(epochs) == 3 and all(len(epoch) == len(x) for epoch in epochs)
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    keras.utils.set_random_seed(1)  # a new process resuming at epoch 2
+    resumed = EpochBatches(x, y, 64, seed=1, augment=augment)
+    [last] = _epochs(resumed.dataset(3, first_epoch=2), resumed.steps)
+    np.testing.assert_array_equal(last, epochs[2])
+    keras.utils.set_random_seed(1)
+    other_seed = EpochBatches(x, y, 64, seed=2, augment=augment)
+    assert not np.array_equal(_epochs(other_seed.dataset(1), other_seed.steps)[0], epochs[0])
+
+
+def test_the_orders_are_the_passes_of_the_notebooks_shuffle(tiny):
+    x, y = tiny
+    keras.utils.set_random_seed(3)
+    rows = tf.data.Dataset.from_tensor_slices((x, np.arange(len(x)))).shuffle(len(x), seed=3).repeat()
+    passes = iter(rows.batch(len(x)))
+    notebook = [next(passes)[1].numpy() for _ in range(3)]
+    keras.utils.set_random_seed(3)
+    np.testing.assert_array_equal(EpochBatches(x, y, 64, seed=3).orders(3), np.stack(notebook))
+    keras.utils.set_random_seed(3)
+    np.testing.assert_array_equal(EpochBatches(x, y, 64, seed=3).orders(3, first_epoch=2), np.stack(notebook[2:]))
 
 
 @pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
 def test_an_epoch_covers_every_example_once_with_its_own_label(tiny, augment):
     x, y = tiny
-    images, labels = _epoch(EpochBatches(x, y, 64, seed=1, augment=augment), 1)
+    batches = EpochBatches(x, y, 64, seed=1, augment=augment)
+    parts = list(batches.dataset(1))
+    images = np.concatenate([p[0].numpy() for p in parts])
+    labels = np.concatenate([p[1].numpy() for p in parts])
     assert images.shape == x.shape and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
     # Augmentation never changes a label: the epoch's labels are the data's labels, reordered.
     np.testing.assert_array_equal(np.sort(labels.argmax(1)), np.sort(y.argmax(1)))
@@ -53,107 +72,33 @@ def test_an_epoch_covers_every_example_once_with_its_own_label(tiny, augment):
         assert sorted(rows[r.tobytes()] for r in images) == sorted(y.argmax(1))
 
 
-@pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
-def test_uint8_images_give_the_very_batches_normalized_floats_give(augment):
-    images, labels = synthetic_digits(300, seed=4)
-    pixels, y = mnist_ann.flatten(images), mnist_ann.one_hot(labels)
-    assert pixels.dtype == np.uint8
-    as_uint8 = _epoch(EpochBatches(pixels, y, 64, seed=1, augment=augment), 2)
-    as_float = _epoch(EpochBatches(mnist_ann.preprocess(images), y, 64, seed=1, augment=augment), 2)
-    assert as_uint8[0].dtype == np.float32
-    np.testing.assert_array_equal(as_uint8[0], as_float[0])
-    np.testing.assert_array_equal(as_uint8[1], as_float[1])
-
-
-def test_floats_that_are_normalized_pixels_are_kept_as_pixels_and_other_floats_as_floats():
-    images, labels = synthetic_digits(50, seed=4)
-    pixels, y = mnist_ann.flatten(images), mnist_ann.one_hot(labels)
-    assert EpochBatches(mnist_ann.normalize(pixels), y, 16).x.dtype == tf.uint8  # a quarter of the memory
-    halved = mnist_ann.normalize(pixels) * np.float32(0.5)  # not k / 255 for every pixel
-    unscaled = pixels.astype(np.float32)  # 0-255: "no scaling"
-    for floats in (halved, unscaled, mnist_ann.normalize(pixels) + np.float32(1e-7)):
-        kept = EpochBatches(floats, y, 16).x
-        assert kept.dtype == tf.float32
-        np.testing.assert_array_equal(kept.numpy(), floats)
-
-
-def test_pixels_are_scaled_bit_for_bit_as_normalize_does_in_every_tensorflow_mode():
-    pixels = np.arange(256, dtype=np.uint8)  # every value a pixel can take
-    expected = mnist_ann.normalize(pixels)
-    assert expected[0] == 0.0 and expected[-1] == 1.0
-    eager = _as_float(tf.constant(pixels))
-    graph = tf.function(_as_float)(tf.constant(pixels))  # a graph may rewrite x / 255 as x * (1 / 255)
-    mapped = next(iter(tf.data.Dataset.from_tensors(pixels).map(_as_float)))
-    for scaled in (eager, graph, mapped):
-        np.testing.assert_array_equal(scaled.numpy(), expected)
-
-
-def _train(x, y, loop: str, epochs: int = 2, augment: str = "shift"):
+def _train(x, y, whole: bool, epochs: int = 2, augment: str = "shift", first_epoch: int = 0, model=None):
     keras.utils.set_random_seed(0)
-    model = compile_model(build_model(), 3e-3, label_smoothing=0.1)
+    if model is None:
+        model = compile_model(Network(network_layers()) if whole else build_model(), 3e-3)
     batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment=augment)
     validation = (x[270:], y[270:])
-    if loop == "epoch":
-        history = model.fit(
-            batches.whole_epochs(validation), steps_per_epoch=1, epochs=epochs, shuffle=False, verbose=0
-        )
+    settings = dict(epochs=epochs, initial_epoch=first_epoch, shuffle=False, verbose=0)
+    if whole:
+        history = model.fit(batches.whole_epochs(epochs, validation, first_epoch), steps_per_epoch=1, **settings)
     else:
-        data, callbacks = batches.dataset, [batches.callback]
+        data = batches.dataset(epochs, first_epoch)
         history = model.fit(
-            data, epochs=epochs, validation_data=validation, shuffle=False, callbacks=callbacks, verbose=0
+            data, steps_per_epoch=batches.steps, validation_data=validation, validation_batch_size=30, **settings
         )
     return model, history.history
 
 
 @pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
-def test_a_whole_epoch_per_call_trains_like_one_call_per_batch(tiny, augment):
+def test_a_whole_epoch_per_call_trains_bit_for_bit_like_one_call_per_batch(tiny, augment):
     x, y = tiny
-    epoch_model, epoch_history = _train(x, y, "epoch", epochs=3, augment=augment)
-    step_model, step_history = _train(x, y, "step", epochs=3, augment=augment)
-    # The same batches; the distortion's sampling positions are computed in another graph (tf.data's), where
-    # TensorFlow may fuse the float arithmetic differently, so its weights may differ in the last bits.
-    atol = 1e-5 if augment == "elastic" else 1e-6
-    for a, b in zip(epoch_model.get_weights(), step_model.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=atol)
-    assert epoch_history.keys() == step_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    for key, values in epoch_history.items():
-        np.testing.assert_allclose(values, step_history[key], rtol=1e-4, err_msg=key)
-    assert epoch_history["accuracy"][-1] > epoch_history["accuracy"][0]
-
-
-def test_the_notebooks_plain_keras_way_trains_like_the_whole_epoch_call(tiny):
-    """A plain keras.Sequential with steps_per_execution on `batches.dataset` (the notebook's closing note) against
-    a Network on whole epochs. Same batches in the same order: the same history."""
-    x, y = tiny
-    network_model, network_history = _train(x, y, "epoch")
-    keras.utils.set_random_seed(0)
-    plain = keras.Sequential(  # the notebook's network, built in the same order, so with the same weights
-        [
-            keras.Input(shape=(784,)),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(32, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
-    plain.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
-        metrics=["accuracy"],
-        steps_per_execution=batches.steps,
-    )
-    history = plain.fit(
-        batches.dataset,
-        epochs=2,
-        validation_data=(x[270:], y[270:]),
-        shuffle=False,
-        callbacks=[batches.callback],
-        verbose=0,
-    ).history
-    for key, values in network_history.items():
-        np.testing.assert_allclose(values, history[key], rtol=1e-5, err_msg=key)
-    for a, b in zip(network_model.get_weights(), plain.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    whole_model, whole_history = _train(x, y, True, epochs=3, augment=augment)
+    step_model, step_history = _train(x, y, False, epochs=3, augment=augment)
+    assert whole_history.keys() == step_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert whole_history == step_history  # validation too: scored in one batch both ways
+    for a, b in zip(whole_model.get_weights(), step_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert whole_history["accuracy"][-1] > whole_history["accuracy"][0]
 
 
 def test_validation_given_to_fit_instead_gives_the_same_numbers(tiny):
@@ -161,9 +106,9 @@ def test_validation_given_to_fit_instead_gives_the_same_numbers(tiny):
 
     def fit(validation=None, **kwargs):
         keras.utils.set_random_seed(0)
-        model = compile_model(build_model(), 3e-3)
+        model = compile_model(Network(network_layers()), 3e-3)
         batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
-        data = batches.whole_epochs(validation)
+        data = batches.whole_epochs(2, validation)
         return model.fit(data, steps_per_epoch=1, epochs=2, shuffle=False, verbose=0, **kwargs).history
 
     in_the_step = fit((x[270:], y[270:]))
@@ -174,34 +119,31 @@ def test_validation_given_to_fit_instead_gives_the_same_numbers(tiny):
     assert len(every_other["loss"]) == 2 and every_other["val_loss"] == pytest.approx(in_the_step["val_loss"][1:])
 
 
-def test_a_resumed_run_takes_its_epoch_from_the_optimizer_and_repeats_the_uninterrupted_one(tiny):
+@pytest.mark.parametrize("whole", [True, False], ids=["whole-epochs", "per-batch"])
+def test_a_resumed_run_repeats_the_uninterrupted_one(tiny, whole):
     x, y = tiny
-    whole, whole_history = _train(x, y, "epoch", epochs=3)
-    keras.utils.set_random_seed(0)
-    model = compile_model(build_model(), 3e-3, label_smoothing=0.1)
-    batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
-    model.fit(batches.whole_epochs(), steps_per_epoch=1, epochs=1, shuffle=False, verbose=0)
-    state = [v.numpy() for v in model.weights + model.optimizer.variables]
-    resumed = compile_model(build_model(), 3e-3, label_smoothing=0.1)  # a new process: new model, new batches
+    uninterrupted, history = _train(x, y, whole, epochs=3)
+    first, _ = _train(x, y, whole, epochs=1)
+    state = [v.numpy() for v in first.weights + first.optimizer.variables]
+    resumed = compile_model(Network(network_layers()) if whole else build_model(), 3e-3)  # a new process
+    resumed.optimizer.build(resumed.trainable_variables)
     for variable, value in zip(resumed.weights + resumed.optimizer.variables, state, strict=True):
         variable.assign(value)
-    again = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
-    data = again.whole_epochs((x[270:], y[270:]))
-    history = resumed.fit(data, steps_per_epoch=1, epochs=3, initial_epoch=1, shuffle=False, verbose=0)
-    np.testing.assert_allclose(history.history["val_loss"], whole_history["val_loss"][1:], rtol=1e-5)
-    for a, b in zip(whole.get_weights(), resumed.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    _, resumed_history = _train(x, y, whole, epochs=3, first_epoch=1, model=resumed)
+    assert resumed_history == {key: values[1:] for key, values in history.items()}
+    for a, b in zip(uninterrupted.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_network_is_keras_on_anything_else(tiny):
     x, y = tiny
-    model = compile_model(build_model())
+    model = compile_model(Network(network_layers()))
     history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)
     assert set(history.history) == {"loss", "accuracy"}
 
 
 def test_compile_creates_the_optimizer_and_metric_variables_so_the_step_is_traced_once(tiny):
-    model = compile_model(build_model())
+    model = compile_model(Network(network_layers()))
     assert model.optimizer.built and len(model.optimizer.variables) > len(model.trainable_variables)
     names = {variable.path.split("/")[0] for variable in model.metrics_variables}
     assert {"loss", "accuracy"} <= names, names  # built now, not inside the first compiled step...
@@ -216,7 +158,7 @@ def test_bad_choices_are_named(tiny):
 
 
 def test_the_saved_model_is_a_plain_sequential_that_loads_without_mnist_ann(tmp_path, tiny):
-    model = build_model()
+    model = Network(network_layers())
     path = tmp_path / "model.keras"
     portable_copy(model).save(path)
     config = json.loads(zipfile.ZipFile(path).read("config.json"))

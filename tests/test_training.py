@@ -25,7 +25,7 @@ def test_cosine_schedule_warms_up_to_the_peak_then_decays_to_zero():
     assert float(schedule(warmup)) == pytest.approx(recipe.learning_rate)
     assert float(schedule((warmup + steps) / 2)) == pytest.approx(recipe.learning_rate / 2, rel=1e-3)
     assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
-    assert learning_rate_schedule(RECIPES["seed"], 54_000) == 1e-3
+    assert learning_rate_schedule(RECIPES["original"], 54_000) == 1e-3
 
 
 def test_a_run_cut_to_one_epoch_still_warms_up_and_decays():
@@ -84,33 +84,39 @@ def test_compact_log_prints_one_line_per_epoch(capsys):
     assert lines[0].startswith("epoch 1/2  loss ") and "val_accuracy" in lines[1]
 
 
+def _batches(x, y, batch_size, augment):
+    return mnist_ann.EpochBatches(x, y, batch_size, augment=augment).dataset(1)
+
+
 def test_changes_from_the_published_notebook_are_named():
     (x, y), _ = _tiny_data()
     x_fit, y_fit = mnist_ann.preprocess(x), mnist_ann.one_hot(y)
     fast = RECIPES["fast"]
-    batches = mnist_ann.EpochBatches(x_fit, y_fit, fast.batch_size, augment=fast.augment)
-    assert mnist_ann.changes_from_default(mnist_ann.build_model(), fast, fast.epochs, batches) == []
-    assert (
-        mnist_ann.changes_from_default(
-            mnist_ann.build_model(),
-            fast,
-            fast.epochs,
-            batches_uint8 := (
-                mnist_ann.EpochBatches(mnist_ann.flatten(x), y_fit, fast.batch_size, augment=fast.augment)
-            ),
-        )
-        == []
-    )  # uint8 pixels are scaled as they are batched
-    assert batches_uint8.x.dtype.name == "uint8"
-    narrow = mnist_ann.Network(
-        [keras.Input((784,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")]
-    )
-    unscaled = mnist_ann.EpochBatches(x_fit * 255, y_fit, 32, augment="none")
-    changes = mnist_ann.changes_from_default(narrow, fast, 6, unscaled)
-    assert changes[:3] == ["6 epochs instead of 12", "augment 'none' instead of 'shift'", "pixels not scaled to 0-1"]
-    assert changes[3].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")
-    seed = RECIPES["seed"]  # another recipe is one change, with its own epochs and augmentation
-    original = mnist_ann.EpochBatches(x_fit, y_fit, seed.batch_size, augment=seed.augment)
-    assert mnist_ann.changes_from_default(mnist_ann.build_model(), seed, seed.epochs, original) == [
-        "recipe 'seed' instead of 'fast'"
+    published = _batches(x_fit, y_fit, fast.batch_size, fast.augment)
+    assert mnist_ann.changes_from_default(mnist_ann.build_model(), fast, fast.epochs, x_fit, published) == []
+    narrow = mnist_ann.build_model(hidden=(64,))
+    unscaled = x_fit * 255
+    changes = mnist_ann.changes_from_default(narrow, fast, 6, unscaled, _batches(unscaled, y_fit, 32, "none"))
+    assert changes[:4] == [
+        "6 epochs instead of 12",
+        "batches of 32 instead of 1024",
+        "no augmentation",
+        "pixels not scaled to 0-1",
     ]
+    assert changes[4].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")
+    original = RECIPES["original"]  # another recipe is one change, with its own epochs, batches and augmentation
+    batches = _batches(x_fit, y_fit, original.batch_size, original.augment)
+    assert mnist_ann.changes_from_default(mnist_ann.build_model(), original, original.epochs, x_fit, batches) == [
+        "recipe 'original' instead of 'fast'"
+    ]
+
+
+def test_the_plain_keras_way_gives_the_whole_epoch_numbers_bit_for_bit():
+    """`train(whole_epochs=False)`: a keras.Sequential, one batch per call on the notebook's pipeline; the same run."""
+    (x, y), _ = _tiny_data()
+    runs = [mnist_ann.train(x, y, "fast", seed=4, epochs=3, verbose=0, whole_epochs=whole) for whole in (True, False)]
+    (engine, engine_history, _), (plain, plain_history, _) = runs
+    assert type(plain) is keras.Sequential and type(engine) is mnist_ann.epochs.Network
+    assert plain_history.history == engine_history.history
+    for a, b in zip(engine.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
