@@ -11,7 +11,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import LogNorm
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LogNorm, Normalize
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from mnist_ann.files import replaced_atomically
@@ -20,6 +21,8 @@ DPI = 110
 DIGIT_CMAP = "gray"  # 0 black, the brightest value white: ink on black, as MNIST stores its digits
 WEIGHT_CMAP = "RdBu_r"  # red: the pixel pushes a unit up; blue: down; white: no effect
 RIGHT, WRONG = "tab:blue", "tab:red"
+PIXELS_PER_IMAGE = 28 * 28
+NEVER_INKED = (0.75, 0.75, 0.75, 1.0)  # grey, for pixels that no training image ever inks
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
@@ -38,37 +41,42 @@ def _show_digit(ax, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def _zoomed_limits(series: list, skip: int, pad: float) -> tuple[float, float]:
-    """Limits that fit every value from epoch `skip` + 1 on, so the first epochs do not squash the last ones."""
-    values = np.concatenate([np.asarray(s[skip:] if len(s) > skip else s, dtype=float) for s in series])
-    low, high = float(values.min()), float(values.max())
-    margin = max((high - low) * pad, 1e-3)
-    return low - margin, high + margin
+def plot_history(history: dict, before: dict | None = None, path: str | os.PathLike | None = None) -> plt.Figure:
+    """Accuracy and loss per epoch, training and validation, side by side.
 
-
-def plot_history(history: dict, path: str | os.PathLike | None = None) -> plt.Figure:
-    """Accuracy and loss per epoch, training and validation, side by side; the axes fit epoch 2 onwards."""
+    `before` holds the same metrics for the untrained network, drawn at epoch 0. Every point is on the axes:
+    accuracy on a 0-1 axis with the last epochs magnified in an inset, loss on a log axis.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    first = 0 if before else 1
     for ax, metric in zip(axes, ("accuracy", "loss"), strict=True):
-        series = [history[metric]] + ([history[f"val_{metric}"]] if f"val_{metric}" in history else [])
-        epochs = np.arange(1, len(history[metric]) + 1)
-        for values, label, marker in zip(series, ("training", "validation"), ("o-", "s-"), strict=False):
-            ax.plot(epochs, values, marker, label=label)
-        low, high = _zoomed_limits(series, skip=1, pad=0.08)
-        ax.set_ylim(max(low, 0.0), min(high, 1.0) if metric == "accuracy" else high)
+        keys = [key for key in (metric, f"val_{metric}") if key in history]
+        series = {key: ([before[key]] if before else []) + list(history[key]) for key in keys}
+        epochs = np.arange(first, first + len(series[metric]))
+        for values, label, marker in zip(series.values(), ("training", "validation"), ("o-", "s-"), strict=False):
+            ax.plot(epochs, values, marker, label=label, markersize=4)
         ax.set(title=metric.capitalize(), xlabel="epoch", ylabel=metric)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right" if metric == "accuracy" else "upper right")
-    if len(history["accuracy"]) > 1:
-        fig.text(
-            0.5,
-            -0.02,
-            "the first epoch may lie outside the axes: they are fitted to epoch 2 onwards",
-            ha="center",
-            fontsize=9,
-            color="0.35",
-        )
+        if metric == "loss":
+            ax.set_yscale("log")
+            ax.legend(loc="upper right")
+            continue
+        ax.set_ylim(0, 1.02)  # its legend is the loss panel's: the same colours
+        if len(epochs) > 3:  # the last epochs differ by fractions of a percent: magnify them
+            tail = max(first + 2, epochs[-1] // 2)
+            inset = ax.inset_axes([0.3, 0.15, 0.65, 0.5])
+            for values, marker in zip(series.values(), ("o-", "s-"), strict=False):
+                inset.plot(epochs[tail - first :], values[tail - first :], marker, markersize=3)
+            low = min(min(values[tail - first :]) for values in series.values())
+            high = max(max(values[tail - first :]) for values in series.values())
+            margin = 0.1 * (high - low + 1e-3)
+            inset.set_ylim(low - margin, min(high + margin, 1.0))
+            inset.xaxis.get_major_locator().set_params(integer=True)
+            inset.tick_params(labelsize=8)
+            inset.grid(alpha=0.3)
+            inset.set_title(f"epochs {tail}-{epochs[-1]}, magnified", fontsize=8)
+            ax.indicate_inset_zoom(inset, edgecolor="0.4")
     fig.tight_layout()
     save_figure(fig, path)
     return fig
@@ -81,7 +89,7 @@ def plot_digit_grid(
     columns: int = 8,
     suptitle: str = "",
     title_colors: list[str] | None = None,
-    fontsize: float = 10,
+    fontsize: float = 12,
     path: str | os.PathLike | None = None,
 ) -> plt.Figure:
     """A grid of 28x28 digits, each with its own title (for example 'pred 7 / true 7')."""
@@ -101,31 +109,68 @@ def plot_digit_grid(
     return fig
 
 
-def plot_weights(kernel: np.ndarray, outlined=(), path: str | os.PathLike | None = None) -> plt.Figure:
-    """The first layer's weights, one 28x28 picture per unit (a column of the 784 x units kernel), in one mosaic;
-    the units in `outlined` get a black frame."""
+def plot_weights(
+    kernel: np.ndarray, outlined=(), never_inked: np.ndarray | None = None, path: str | os.PathLike | None = None
+) -> plt.Figure:
+    """The first layer's weights, one 28x28 picture per neuron (column j of the 784 x neurons kernel is picture j,
+    numbered left to right, top to bottom), on one shared colour scale; the neurons in `outlined` get a black frame,
+    and the pixels in `never_inked` (784 booleans) are grey: no training image has ink there."""
     units = kernel.shape[1]
     columns = min(units, 16)
     rows = -(-units // columns)
     cell = 28 + 2  # two pixels of white between pictures
-    mosaic = np.full((rows * cell - 2, columns * cell - 2), np.nan)
+    hidden = np.zeros(PIXELS_PER_IMAGE, bool) if never_inked is None else np.asarray(never_inked, bool).ravel()
+    scale = float(np.percentile(np.abs(kernel[~hidden]), 99.5)) or 1.0  # a few extreme weights saturate, not all
+    norm = Normalize(-scale, scale, clip=True)
+    cmap = plt.get_cmap(WEIGHT_CMAP, 15)  # 15 shades: the same picture, a quarter of the PNG
+    mosaic = np.ones((rows * cell - 2, columns * cell - 2, 4))  # white between the pictures
     for i in range(units):
-        weights = kernel[:, i].reshape(28, 28)
         row, column = divmod(i, columns)
-        # Each unit on its own symmetric scale, so white is always 0 and the strongest weight is full colour.
-        mosaic[row * cell : row * cell + 28, column * cell : column * cell + 28] = weights / (
-            np.abs(weights).max() or 1
-        )
-    fig, ax = plt.subplots(figsize=(0.62 * columns, 0.62 * rows + 0.4))
-    # 15 shades, not 256: the picture reads the same, and the PNG is a quarter the size.
-    ax.imshow(mosaic, cmap=plt.get_cmap(WEIGHT_CMAP, 15), vmin=-1, vmax=1, interpolation="nearest")
+        colours = cmap(norm(kernel[:, i]))
+        colours[hidden] = NEVER_INKED
+        mosaic[row * cell : row * cell + 28, column * cell : column * cell + 28] = colours.reshape(28, 28, 4)
+    fig, ax = plt.subplots(figsize=(0.62 * columns + 1.2, 0.62 * rows + 0.5))
+    ax.imshow(mosaic, interpolation="nearest")
     for i in outlined:
         row, column = divmod(int(i), columns)
         ax.add_patch(
             plt.Rectangle((column * cell - 1.5, row * cell - 1.5), 30, 30, fill=False, edgecolor="black", linewidth=1.5)
         )
     ax.axis("off")
-    ax.set_title(f"What each of the {units} first-layer units looks for (red: ink there raises it, blue: lowers it)")
+    fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.025, pad=0.01, extend="both", label="weight")
+    note = "; grey: pixels no training digit ever inks" if hidden.any() else ""
+    ax.set_title(
+        f"The weights of the {units} first-layer neurons, one 28x28 picture each\n"
+        f"red: ink on that pixel raises the neuron's sum, blue: lowers it{note}",
+        fontsize=12,
+    )
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_neuron_examples(
+    kernel: np.ndarray, units, images: np.ndarray, activations: np.ndarray, *, top: int = 6, path=None
+) -> plt.Figure:
+    """For each neuron in `units`: its weight picture, then the `top` images (of `images`) that excite it most,
+    according to `activations` (images x neurons)."""
+    units = list(units)
+    fig, axes = plt.subplots(len(units), top + 1, figsize=(1.35 * (top + 1), 1.45 * len(units)), squeeze=False)
+    for row, unit in zip(axes, units, strict=True):
+        weights = kernel[:, unit].reshape(28, 28)
+        scale = np.abs(weights).max() or 1.0
+        row[0].imshow(weights, cmap=WEIGHT_CMAP, vmin=-scale, vmax=scale)
+        row[0].set_title(f"neuron {unit}", fontsize=12)
+        strongest = np.argsort(-activations[:, unit], kind="stable")[:top]
+        for ax, index in zip(row[1:], strongest, strict=True):
+            _show_digit(ax, images[index])
+            ax.set_title(f"{activations[index, unit]:.1f}", fontsize=12)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(
+        "Four first-layer neurons and the training digits that excite each most (its activation above)", fontsize=12
+    )
     fig.tight_layout()
     save_figure(fig, path)
     return fig
@@ -147,7 +192,8 @@ def plot_activations(
     true: int | None = None,
     path: str | os.PathLike | None = None,
 ) -> plt.Figure:
-    """One digit followed through the network: the input, each hidden layer's activations, the ten probabilities."""
+    """One digit followed through the network: the input, each hidden layer's activations, strongest first (the
+    strongest neurons' numbers below, the numbers of their weight pictures), the ten probabilities."""
     fig, axes = plt.subplots(
         1,
         2 + len(layers),
@@ -157,10 +203,15 @@ def plot_activations(
     _show_digit(axes[0], image)
     axes[0].set_title("input: 784 pixels" if true is None else f"input: a {true}, 784 pixels")
     for ax, (name, values) in zip(axes[1:-1], layers.items(), strict=True):
-        ax.bar(range(len(values)), values, width=1.0, color="tab:green")
+        order = np.argsort(-np.asarray(values), kind="stable")
+        ax.bar(range(len(values)), values[order], width=1.0, color="tab:green")
         active = int((values > 0).sum())
-        ax.set(title=f"{name}: {active} of {len(values)} units active", xlabel="unit", ylabel="activation")
-        ax.set_xlim(-1, len(values))
+        strongest = ", ".join(str(unit) for unit in order[:3])  # the numbers of their weight pictures
+        ax.set(
+            title=f"{name}: {active} of {len(values)} neurons active",
+            xlabel=f"neurons, strongest first: {strongest}, ...",
+        )
+        ax.set(ylabel="activation", xticks=[], xlim=(-1, len(values)), ylim=(0, max(float(values.max()), 1e-6) * 1.15))
     _probability_bars(axes[-1], probabilities, true)
     axes[-1].set_title("output: 10 probabilities")
     fig.tight_layout()
@@ -216,27 +267,23 @@ def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = N
 
 
 def plot_confidence(probabilities: np.ndarray, y_true: np.ndarray, path: str | os.PathLike | None = None) -> plt.Figure:
-    """The top predicted probability of right and of wrong answers, in two panels side by side."""
+    """The top predicted probability of right and of wrong answers, in two panels on the same axes: the share of each
+    group's answers in each bin, on a log scale."""
     confidence = probabilities.max(axis=1)
     right = probabilities.argmax(axis=1) == y_true
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True, sharey=True)
     bins = np.linspace(0, 1, 41)
     for ax, chosen, label, color in ((axes[0], right, "right", RIGHT), (axes[1], ~right, "wrong", WRONG)):
-        ax.hist(confidence[chosen], bins=bins, color=color)
+        values = confidence[chosen]
+        weights = np.full(len(values), 100 / max(len(values), 1))  # each answer counts as its share of the group
+        ax.hist(values, bins=bins, weights=weights, color=color)
         ax.set(title=f"{label} answers ({int(chosen.sum()):,})", xlabel="probability of the predicted digit")
-        if len(confidence[chosen]):
-            ax.axvline(
-                np.median(confidence[chosen]),
-                color="tab:orange",
-                linestyle="--",
-                linewidth=2,
-                label=f"median {np.median(confidence[chosen]):.2f}",
-            )
+        if len(values):
+            median = float(np.median(values))
+            ax.axvline(median, color="tab:orange", linestyle="--", linewidth=2, label=f"median {median:.2f}")
             ax.legend(loc="upper left")
     axes[0].set_yscale("log")
-    axes[1].yaxis.get_major_locator().set_params(integer=True)
-    axes[0].set_ylabel("test images (log scale)")
-    axes[1].set_ylabel("test images")
+    axes[0].set_ylabel("share of the answers (%, log scale)")
     fig.suptitle("How sure is the network when it is right, and when it is wrong?")
     fig.tight_layout()
     save_figure(fig, path)

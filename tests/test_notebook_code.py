@@ -1,67 +1,188 @@
-"""The notebook's own preparation and network are mnist_ann's: its cells, run here on small data, give the same.
+"""The notebook's own code, run here on small data: its preparation, network, batches and training are mnist_ann's,
+and its arithmetic by hand (the forward pass and backpropagation) is right, and caught when made wrong.
 
-The notebook shows scaling, flattening, one-hot labels, the validation split and the keras.Sequential as code a
-learner reads and edits; the command line and the benchmark use the same steps from mnist_ann. These tests run
-the notebook's cells themselves, so an edit on either side that makes them differ fails here at once (nbval's
-last cell checks the same on the real data).
+The notebook shows these as code a learner reads and edits; the command line and the benchmark use the same steps
+from mnist_ann. These tests run the notebook's cells themselves (nbval runs the whole notebook on the real data).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import math
+import os
+import time
 from pathlib import Path
 
 import keras
 import nbformat
 import numpy as np
+import pytest
+import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "MNIST-NN.ipynb"
+CELLS = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
 
 
-def run_cells(namespace: dict, *markers: str) -> dict:
-    """Run the notebook's code cells that contain each marker, in notebook order, in `namespace`."""
-    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
-    chosen = [source for source in cells if any(marker in source for marker in markers)]
-    assert len(chosen) == len(markers), f"expected one cell for each of {markers}"
+def cell(marker: str) -> str:
+    """The one code cell that contains `marker`."""
+    [source] = [source for source in CELLS if marker in source]
+    return source
+
+
+def run(namespace: dict, *sources: str) -> dict:
+    """Run notebook code in `namespace`, quietly, and return the namespace."""
     with contextlib.redirect_stdout(io.StringIO()):
-        for source in chosen:
+        for source in sources:
             exec(compile(source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102 (the project's own notebook)
     return namespace
 
 
+def prepared(n_train: int = 600, n_test: int = 13) -> dict:
+    """The notebook's namespace after its settings, preparation and network cells, on synthetic digits."""
+    (x_train, y_train), (x_test, y_test) = synthetic_digits(n_train, seed=5), synthetic_digits(n_test, seed=6)
+    x_train[0, 0, :] = np.arange(28) * 9  # pixel values all over 0-255
+    namespace = {"np": np, "tf": tf, "keras": keras, "mnist_ann": mnist_ann, "math": math, "time": time, "os": os}
+    namespace |= {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    markers = ("HIDDEN_1 = 128", "x_train_scaled =", "x_train_flat =", "y_train_onehot =", "n_val =", "def build_model")
+    return run(namespace, *(cell(marker) for marker in markers))
+
+
 def test_the_notebooks_preparation_is_mnist_anns_bit_for_bit():
     # 59 examples: 10% is 5.9, so a split that floors instead of rounding would differ from mnist_ann's.
-    (x_train, y_train), (x_test, y_test) = synthetic_digits(59, seed=5), synthetic_digits(13, seed=6)
-    x_train[0, 0, :] = np.arange(28) * 9  # pixel values all over 0-255
-    namespace = {"np": np, "x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    ns = run_cells(namespace, "x_train_scaled =", "x_train_flat =", "y_train_onehot =", "n_val =")
-    for notebook, package in (
-        (ns["x_train_flat"], mnist_ann.preprocess(x_train)),
-        (ns["x_test_flat"], mnist_ann.preprocess(x_test)),
-        (ns["y_train_onehot"], mnist_ann.one_hot(y_train)),
-        (ns["y_test_onehot"], mnist_ann.one_hot(y_test)),
-    ):
-        assert notebook.dtype == package.dtype and notebook.shape == package.shape
-        assert notebook.tobytes() == package.tobytes()  # bit for bit, not merely close
-    (x_fit, y_fit), (x_val, y_val) = mnist_ann.split_validation(ns["x_train_flat"], ns["y_train_onehot"])
+    ns = prepared(n_train=59)
+    (x_fit, y_fit), (x_val, y_val) = mnist_ann.training_split(ns["x_train"], ns["y_train"])
     for name, expected in (("x_fit", x_fit), ("y_fit", y_fit), ("x_val", x_val), ("y_val", y_val)):
-        np.testing.assert_array_equal(ns[name], expected, err_msg=name)
+        assert ns[name].dtype == expected.dtype and ns[name].tobytes() == expected.tobytes(), name  # not merely close
+    assert ns["x_test_flat"].tobytes() == mnist_ann.preprocess(ns["x_test"]).tobytes()
+    assert ns["y_test_onehot"].tobytes() == mnist_ann.one_hot(ns["y_test"]).tobytes()
 
 
-def test_the_notebooks_network_is_mnist_anns():
-    ns = run_cells({"keras": keras, "mnist_ann": mnist_ann}, "HIDDEN_1 = 128", "def build_model")
+def test_the_notebooks_network_is_mnist_anns_and_plain_keras():
+    ns = prepared()
     notebook, package = ns["build_model"](), mnist_ann.build_model()
     assert mnist_ann.network_layout(notebook) == mnist_ann.network_layout(package)
     assert [layer.name for layer in notebook.layers] == [layer.name for layer in package.layers]
-    assert type(notebook) is type(package)  # the same training engine too
-    assert notebook.count_params() == 104_938
+    assert type(notebook) is keras.Sequential and notebook.count_params() == 104_938
 
 
 def test_the_layout_tells_networks_apart():
     wider = keras.Sequential([keras.Input((784,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
     assert mnist_ann.network_layout(wider) == "784 -> Dense 64 relu -> Dense 10 linear (50,890 parameters)"
     assert mnist_ann.network_layout(wider) != mnist_ann.network_layout(mnist_ann.build_model())
+
+
+# --- the arithmetic by hand -----------------------------------------------------------------------
+
+
+def _fresh(ns: dict) -> dict:
+    """The namespace with the notebook's fresh network and its first training batch's gradients (section 5)."""
+    mnist_ann.set_seed(0)
+    ns["model"] = ns["build_model"]()
+    return run(ns, cell("gradients = tape.gradient(loss, model.trainable_variables)"))
+
+
+FORMULAS = "def backward("
+GRADIENT_CHECK = "by_hand = backward(x_batch, y_batch, *weights)"
+FORWARD_CHECK = "by_hand = forward(x_test_flat[:5]"
+WRONG_GRADIENTS = {
+    "not averaged over the batch": ("dz3 = (p - y) / len(x)", "dz3 = p - y"),
+    "ReLU's gradient left out": ("dz2 = (dz3 @ W3.T) * (z2 > 0)", "dz2 = dz3 @ W3.T"),
+    "a bias's gradient averaged": ("db1 = x.T @ dz1, dz1.sum(axis=0)", "db1 = x.T @ dz1, dz1.mean(axis=0)"),
+}
+
+
+def test_the_hand_gradients_are_tensorflows():
+    ns = run(_fresh(prepared()), cell(FORMULAS), cell(GRADIENT_CHECK))  # the notebook's own check: within 1e-6
+    assert len(ns["by_hand"]) == 6 and all(np.abs(g).max() > 1e-6 for g in ns["by_hand"])  # real gradients
+
+
+@pytest.mark.parametrize("wrong", sorted(WRONG_GRADIENTS))
+def test_a_wrong_gradient_formula_is_caught(wrong):
+    right, mistake = WRONG_GRADIENTS[wrong]
+    assert right in cell(FORMULAS)
+    with pytest.raises(AssertionError):
+        run(_fresh(prepared()), cell(FORMULAS).replace(right, mistake), cell(GRADIENT_CHECK))
+
+
+def test_the_hand_forward_pass_is_the_networks_and_a_missing_relu_is_caught():
+    ns = run(_fresh(prepared()), cell(FORMULAS), cell(FORWARD_CHECK))  # the notebook's own check: within 1e-5
+    assert ns["by_hand"].shape == (5, 10) and np.allclose(ns["by_hand"].sum(axis=1), 1)
+    for right, without_relu in (("h1 = np.maximum(z1, 0)", "h1 = z1"), ("h2 = np.maximum(z2, 0)", "h2 = z2")):
+        assert right in cell(FORMULAS)
+        with pytest.raises(AssertionError):
+            run(_fresh(prepared()), cell(FORMULAS).replace(right, without_relu), cell(FORWARD_CHECK))
+
+
+# --- the training cell ----------------------------------------------------------------------------
+
+TRAINING = "history = model.fit("
+
+
+def _train_in_the_notebook(ns: dict, recipe, epochs: int, source: str | None = None) -> dict:
+    ns |= {"recipe": recipe, "epochs": epochs, "SEED": 3}
+    return run(ns, cell("def shift(images, labels):"), source or cell(TRAINING))
+
+
+@pytest.mark.parametrize("name", ["fast", "original"])
+def test_the_notebooks_model_fit_trains_bit_for_bit_like_mnist_ann(name):
+    """The notebook's plain `model.fit` on its tf.data pipeline, and `mnist_ann.train` (the command line's whole-epoch
+    engine) on the same data: the same history and weights, so `mnist-ann train` prints the notebook's epoch log."""
+    recipe = dataclasses.replace(mnist_ann.get_recipe(name), batch_size=64)
+    ns = _train_in_the_notebook(prepared(), recipe, epochs=2)
+    model, history, _ = mnist_ann.train(ns["x_train"], ns["y_train"], recipe, seed=3, epochs=2, verbose=0)
+    assert ns["history"].history == history.history
+    for a, b in zip(ns["model"].get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_changed_pipeline_is_caught():
+    recipe = dataclasses.replace(mnist_ann.get_recipe("fast"), batch_size=64)
+    model, history, _ = mnist_ann.train(*synthetic_digits(600, seed=5), recipe, seed=3, epochs=2, verbose=0)
+    for old, new in (
+        ("seed=seed)", "seed=seed + 1)"),
+        ("(-1, 0, 1) for dx in (-1, 0, 1)]", "(1, 0, -1) for dx in (-1, 0, 1)]"),
+    ):
+        ns = prepared()
+        source = cell("def shift(images, labels):")
+        assert old in source
+        ns |= {"recipe": recipe, "epochs": 2, "SEED": 3}
+        run(ns, source.replace(old, new), cell(TRAINING))
+        assert ns["history"].history != history.history, old
+
+
+def test_the_notebooks_shift_and_batches_are_mnist_anns():
+    ns = prepared()
+    ns |= {"recipe": mnist_ann.get_recipe("fast"), "epochs": 2, "SEED": 3}
+    run(ns, cell("def shift(images, labels):"))
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 9, 64, 1024):
+        images = tf.constant(rng.random((n, 784), dtype=np.float32))
+        assert np.array_equal(ns["shift"](images, None)[0].numpy(), mnist_ann.augment.shift_batch(images).numpy())
+    keras.utils.set_random_seed(3)
+    notebook = [batch[0].numpy() for batch in ns["training_batches"](ns["x_fit"], ns["y_fit"], 64, 3).take(18)]
+    keras.utils.set_random_seed(3)
+    package = [
+        batch[0].numpy()
+        for batch in mnist_ann.EpochBatches(ns["x_fit"], ns["y_fit"], 64, seed=3, augment="shift").dataset(2)
+    ]
+    assert len(notebook) == len(package) == 18  # two epochs of 9 batches
+    for a, b in zip(notebook, package, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_install_cell_installs_from_the_repository_only_where_mnist_ann_is_missing(monkeypatch):
+    calls = []
+    monkeypatch.setattr("subprocess.check_call", calls.append)
+    install = CELLS[0]
+    exec(compile(install, str(NOTEBOOK), "exec"), {})  # noqa: S102 (mnist_ann is installed here: nothing to do)
+    assert calls == []
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    exec(compile(install, str(NOTEBOOK), "exec"), {})  # noqa: S102
+    [command] = calls
+    assert command[1:5] == ["-m", "pip", "install", "-q"] and command[-1].startswith("git+https://github.com/")
+    assert len(install.splitlines()) <= 4

@@ -51,34 +51,37 @@ def epoch_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("epoch ")]
 
 
+SMALL = {"EPOCHS": 2, "HIDDEN_1": 64, "HIDDEN_2": 16}  # two epochs of a smaller network: a quick run
+
+
 @pytest.fixture(scope="module")
-def two_epochs_seed_0(tmp_path_factory):
+def small_run_seed_0(tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
-        return run(tmp_path_factory.mktemp("seed0"), monkeypatch, EPOCHS=2)
+        return run(tmp_path_factory.mktemp("seed0"), monkeypatch, **SMALL)
 
 
 @NEEDS_DATA
-def test_a_run_with_two_epochs_prints_two_epoch_lines_and_says_the_98_check_is_skipped(two_epochs_seed_0):
-    notebook, text = two_epochs_seed_0
+def test_a_run_with_two_epochs_prints_two_epoch_lines_and_says_the_98_check_is_skipped(small_run_seed_0):
+    notebook, text = small_run_seed_0
     assert [line[:11] for line in epoch_lines(text)] == ["epoch 1/2  ", "epoch 2/2  "]
-    assert "this run: seed 0, 2 epochs, hidden layers of 128 and 32 neurons" in text
-    assert f"98% check skipped; you changed: 2 epochs instead of {mnist_ann.get_recipe('fast').epochs}" in text
-    assert notebook.metadata.papermill.parameters == {"EPOCHS": 2}  # the output records what it ran
+    assert "this run: seed 0, 2 epochs, hidden layers of 64 and 16 neurons" in text
+    assert f"this run changed: 2 epochs instead of {mnist_ann.get_recipe('fast').epochs}" in text
+    assert notebook.metadata.papermill.parameters == SMALL  # the output records what it ran
 
 
 @NEEDS_DATA
-def test_another_seed_gives_another_training_log(tmp_path, monkeypatch, two_epochs_seed_0):
-    _, text = run(tmp_path, monkeypatch, EPOCHS=2, SEED=3)
-    assert "this run: seed 3, 2 epochs" in text
-    assert len(epoch_lines(text)) == 2 and epoch_lines(text)[0] != epoch_lines(two_epochs_seed_0[1])[0]
-
-
-@NEEDS_DATA
-def test_other_hidden_sizes_give_the_matching_parameter_count(tmp_path, monkeypatch):
-    _, text = run(tmp_path, monkeypatch, EPOCHS=1, HIDDEN_1=64, HIDDEN_2=16)
+def test_other_hidden_sizes_give_the_matching_parameter_count(small_run_seed_0):
+    _, text = small_run_seed_0
     total = 784 * 64 + 64 + 64 * 16 + 16 + 16 * 10 + 10
     assert f"Total params: {total:,}" in text and "50,240" in text  # 784 x 64 + 64 in the first layer
     assert "network 784 -> Dense 64 relu -> Dense 16 relu -> Dense 10 softmax" in text
+
+
+@NEEDS_DATA
+def test_another_seed_gives_another_training_log(tmp_path, monkeypatch, small_run_seed_0):
+    _, text = run(tmp_path, monkeypatch, **SMALL, SEED=3)  # only the seed differs
+    assert "this run: seed 3, 2 epochs" in text
+    assert len(epoch_lines(text)) == 2 and epoch_lines(text)[0] != epoch_lines(small_run_seed_0[1])[0]
 
 
 def test_make_variant_refuses_to_write_over_the_committed_notebook():

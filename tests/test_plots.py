@@ -51,12 +51,19 @@ HISTORY = {
 }
 
 
-def test_curves_fit_the_epochs_after_the_first():
-    figure = mnist_ann.plot_history(HISTORY)
-    accuracy, loss = figure.axes
-    low, high = accuracy.get_ylim()
-    assert 0.9 < low < 0.95 and 0.975 < high <= 1.0  # epoch 1's 0.7 would squash the rest
-    assert loss.get_ylim()[1] < 0.4
+def test_the_curves_show_every_epoch_from_the_untrained_network_on():
+    before = {"accuracy": 0.1, "val_accuracy": 0.11, "loss": 2.3, "val_loss": 2.31}
+    rising = 1 - 0.3 * np.exp(-np.arange(12))  # 0.7 after the first epoch, then closer and closer to 1
+    history = {"accuracy": rising - 0.01, "val_accuracy": rising, "loss": 1 - rising + 0.05, "val_loss": 1 - rising}
+    figure = mnist_ann.plot_history({key: list(values) for key, values in history.items()}, before=before)
+    accuracy, loss = figure.axes[:2]
+    assert accuracy.get_ylim() == (0, 1.02) and loss.get_yscale() == "log"
+    low, high = loss.get_ylim()
+    assert low < 0.01 and high > 2.31  # every loss, the untrained 2.3 too, is on the axes
+    assert [list(line.get_xdata()) for line in accuracy.lines] == [list(range(13))] * 2  # epochs 0 to 12
+    [inset] = accuracy.child_axes  # the last epochs, magnified
+    low, high = inset.get_ylim()
+    assert 0.95 < low and high <= 1.0
 
 
 def test_digits_are_bright_ink_on_black_everywhere():
