@@ -1,7 +1,7 @@
 """Benchmark: the `original` and `fast` recipes and `fast` on plain `model.fit`, alternated in one run,
 the arithmetic floor, `augmented`, inference, a peer, and a figure of test accuracy against training time.
 
-    python -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 10,20,30 \
+    python -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 60,75 \
         --json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json \
         --figure images/benchmark.png        (what `make bench` runs)
 """

@@ -22,7 +22,8 @@ DIGIT_CMAP = "gray"  # 0 black, the brightest value white: ink on black, as MNIS
 WEIGHT_CMAP = "RdBu_r"  # red: the pixel pushes a unit up; blue: down; white: no effect
 RIGHT, WRONG = "tab:blue", "tab:red"
 PIXELS_PER_IMAGE = 28 * 28
-NEVER_INKED = (0.75, 0.75, 0.75, 1.0)  # grey, for pixels that no training image ever inks
+NEVER_INKED = (1.0, 0.8, 0.0, 1.0)  # yellow, for pixels that no training image ever inks: unlike any weight's colour
+LARGE_TEXT = {"font.size": 14}  # for wide figures, which GitHub shrinks to about 1000 pixels
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
@@ -114,7 +115,8 @@ def plot_weights(
 ) -> plt.Figure:
     """The first layer's weights, one 28x28 picture per neuron (column j of the 784 x neurons kernel is picture j,
     numbered left to right, top to bottom), on one shared colour scale; the neurons in `outlined` get a black frame,
-    and the pixels in `never_inked` (784 booleans) are grey: no training image has ink there."""
+    and the pixels in `never_inked` (784 booleans) are yellow: no training image has ink there. Each row is labelled
+    with the number of its first picture."""
     units = kernel.shape[1]
     columns = min(units, 16)
     rows = -(-units // columns)
@@ -133,14 +135,17 @@ def plot_weights(
     ax.imshow(mosaic, interpolation="nearest")
     for i in outlined:
         row, column = divmod(int(i), columns)
-        ax.add_patch(
-            plt.Rectangle((column * cell - 1.5, row * cell - 1.5), 30, 30, fill=False, edgecolor="black", linewidth=1.5)
-        )
-    ax.axis("off")
+        frame = plt.Rectangle((column * cell - 1.5, row * cell - 1.5), 30, 30, fill=False, edgecolor="black", lw=1.5)
+        ax.add_patch(frame).set_clip_on(False)  # whole at the figure's edge too
+    ax.set_xticks([])
+    ax.set_yticks([row * cell + 13.5 for row in range(rows)], [str(row * columns) for row in range(rows)], fontsize=11)
+    ax.tick_params(left=False, pad=6)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.025, pad=0.01, extend="both", label="weight")
-    note = "; grey: pixels no training digit ever inks" if hidden.any() else ""
+    note = "; yellow: pixels no training digit ever inks" if hidden.any() else ""
     ax.set_title(
-        f"The weights of the {units} first-layer neurons, one 28x28 picture each\n"
+        f"The weights of the {units} first-layer neurons, one 28x28 picture each, numbered along the rows\n"
         f"red: ink on that pixel raises the neuron's sum, blue: lowers it{note}",
         fontsize=12,
     )
@@ -169,7 +174,9 @@ def plot_neuron_examples(
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle(
-        "Four first-layer neurons and the training digits that excite each most (its activation above)", fontsize=12
+        "Four first-layer neurons (each weight picture on its own colour scale)\n"
+        "and the training digits that excite each most (its activation above)",
+        fontsize=12,
     )
     fig.tight_layout()
     save_figure(fig, path)
@@ -194,26 +201,31 @@ def plot_activations(
 ) -> plt.Figure:
     """One digit followed through the network: the input, each hidden layer's activations, strongest first (the
     strongest neurons' numbers below, the numbers of their weight pictures), the ten probabilities."""
+    with plt.rc_context(LARGE_TEXT):
+        return _plot_activations(image, layers, probabilities, true, path)
+
+
+def _plot_activations(image, layers, probabilities, true, path) -> plt.Figure:
     fig, axes = plt.subplots(
         1,
         2 + len(layers),
-        figsize=(3.2 * (2 + len(layers)), 2.9),
+        figsize=(3.3 * (2 + len(layers)), 3.4),
         gridspec_kw={"width_ratios": [0.8] + [1.6] * len(layers) + [1.2]},
     )
     _show_digit(axes[0], image)
-    axes[0].set_title("input: 784 pixels" if true is None else f"input: a {true}, 784 pixels")
+    axes[0].set_title("input\n784 pixels" if true is None else f"input: a {true}\n784 pixels")
     for ax, (name, values) in zip(axes[1:-1], layers.items(), strict=True):
         order = np.argsort(-np.asarray(values), kind="stable")
         ax.bar(range(len(values)), values[order], width=1.0, color="tab:green")
         active = int((values > 0).sum())
         strongest = ", ".join(str(unit) for unit in order[:3])  # the numbers of their weight pictures
         ax.set(
-            title=f"{name}: {active} of {len(values)} neurons active",
+            title=f"{name}\n{active} of {len(values)} neurons active",
             xlabel=f"neurons, strongest first: {strongest}, ...",
         )
         ax.set(ylabel="activation", xticks=[], xlim=(-1, len(values)), ylim=(0, max(float(values.max()), 1e-6) * 1.15))
     _probability_bars(axes[-1], probabilities, true)
-    axes[-1].set_title("output: 10 probabilities")
+    axes[-1].set_title("output\n10 probabilities")
     fig.tight_layout()
     save_figure(fig, path)
     return fig
@@ -223,11 +235,16 @@ def plot_preparation(
     steps: dict[str, np.ndarray], probabilities: np.ndarray | None = None, path: str | os.PathLike | None = None
 ) -> plt.Figure:
     """Each step of preparing a photo the MNIST way, then (if given) the ten probabilities for the result."""
+    with plt.rc_context(LARGE_TEXT):
+        return _plot_preparation(steps, probabilities, path)
+
+
+def _plot_preparation(steps, probabilities, path) -> plt.Figure:
     panels = len(steps) + (probabilities is not None)
     fig, axes = plt.subplots(
         1,
         panels,
-        figsize=(2.3 * panels + (0.8 if probabilities is not None else 0), 2.6),
+        figsize=(2.4 * panels + (0.8 if probabilities is not None else 0), 3.2),
         gridspec_kw={"width_ratios": [1] * len(steps) + ([1.6] if panels > len(steps) else [])},
         squeeze=False,
     )
@@ -237,12 +254,12 @@ def plot_preparation(
             ax.imshow(image)
         else:
             ax.imshow(image, cmap=DIGIT_CMAP, vmin=0, vmax=1)
-        ax.set_title(f"{name}\n{image.shape[1]} wide, {image.shape[0]} high", fontsize=10)
+        ax.set_title(f"{name}\n{image.shape[1]} wide, {image.shape[0]} high")
         ax.set_xticks([])
         ax.set_yticks([])
     if probabilities is not None:
         _probability_bars(axes[-1], probabilities)
-        axes[-1].set_title("the network's answer", fontsize=10)
+        axes[-1].set_title("the network's answer")
     fig.tight_layout()
     save_figure(fig, path)
     return fig
@@ -282,6 +299,8 @@ def plot_confidence(probabilities: np.ndarray, y_true: np.ndarray, path: str | o
             median = float(np.median(values))
             ax.axvline(median, color="tab:orange", linestyle="--", linewidth=2, label=f"median {median:.2f}")
             ax.legend(loc="upper left")
+    smallest = min((100 / n for n in (int(right.sum()), int((~right).sum())) if n), default=1.0)  # one answer's share
+    axes[0].set_ylim(smallest / 2, 150)  # every bar whole, even when a group has one answer or none
     axes[0].set_yscale("log")
     axes[0].set_ylabel("share of the answers (%, log scale)")
     fig.suptitle("How sure is the network when it is right, and when it is wrong?")
