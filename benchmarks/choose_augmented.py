@@ -37,14 +37,14 @@ def train_candidate(candidate: dict, data, seed: int):
     """Train one candidate for one seed; its history and seconds."""
     from mnist_ann.augment import distortion_settings
     from mnist_ann.epochs import EpochBatches, Network
-    from mnist_ann.model import compile_model, network_layers
+    from mnist_ann.model import build_model, compile_model
     from mnist_ann.training import learning_rate_schedule, set_seed
 
     recipe = dataclasses.replace(get_recipe("augmented"), **candidate["recipe"])
     (x_fit, y_fit), validation = data
     clean = candidate.get("clean", 0)
     set_seed(seed)
-    model = compile_model(Network(network_layers()), learning_rate_schedule(recipe, len(x_fit)))
+    model = compile_model(build_model(model_class=Network), learning_rate_schedule(recipe, len(x_fit)))
     start = time.perf_counter()
     with distortion_settings(**candidate.get("distort", {})):
         for augment, first, last in (

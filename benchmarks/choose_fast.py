@@ -32,7 +32,7 @@ def choose(x_train, y_train, seeds: int, log=print) -> dict[str, list[float]]:
     import keras
 
     from mnist_ann.epochs import Network
-    from mnist_ann.model import network_layers
+    from mnist_ann.model import build_model
     from mnist_ann.training import fit, set_seed
 
     fast = get_recipe("fast")
@@ -46,7 +46,8 @@ def choose(x_train, y_train, seeds: int, log=print) -> dict[str, list[float]]:
         for seed in range(seeds):
             set_seed(seed)
             start = time.perf_counter()
-            history = fit(Network(network_layers()), fit_split, val_split, recipe, seed=seed, verbose=0, loss=loss)
+            model = build_model(model_class=Network)
+            history = fit(model, fit_split, val_split, recipe, seed=seed, verbose=0, loss=loss)
             seconds.append(time.perf_counter() - start)
             accuracies.append(history.history["val_accuracy"][-1])
         log(candidate_line(label, accuracies, seconds, width=48))

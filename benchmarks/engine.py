@@ -34,14 +34,14 @@ def train_variant(variant: str, data, seed: int = 0) -> float:
     import keras
 
     from mnist_ann.epochs import EpochBatches, Network
-    from mnist_ann.model import build_model, compile_model, network_layers
+    from mnist_ann.model import build_model, compile_model
     from mnist_ann.training import learning_rate_schedule, set_seed
 
     recipe = get_recipe("fast")
     (x_fit, y_fit), (x_val, y_val) = data
     set_seed(seed)
     plain = variant.startswith("plain Keras")
-    model = build_model() if plain else Network(network_layers())
+    model = build_model(model_class=keras.Sequential if plain else Network)
     batches = EpochBatches(x_fit, y_fit, recipe.batch_size, seed=seed, augment=recipe.augment)
     schedule = learning_rate_schedule(recipe, len(x_fit))
     if variant == "variables made in the first step":

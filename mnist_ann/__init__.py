@@ -34,7 +34,7 @@ _WHERE = {
     ),
     "export": ("load_weights_script", "save_weights_script", "weights_script"),
     "images": ("ImageInputError", "digit_steps", "digit_to_mnist", "load_digit", "load_digit_steps", "sample_digit"),
-    "model": ("build_model", "compile_model", "network_layers", "network_layout"),
+    "model": ("build_model", "compile_model", "network_layout"),
     "plots": (
         "plot_activations",
         "plot_confidence",

@@ -145,9 +145,10 @@ def flatten(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1)
 
 
-def preprocess(images: np.ndarray) -> np.ndarray:
-    """normalize, then flatten: uint8 (n, 28, 28) images to float32 (n, 784) inputs."""
-    return flatten(normalize(images))
+def preprocess(images: np.ndarray, *, scale: bool = True) -> np.ndarray:
+    """uint8 (n, 28, 28) images to float32 (n, 784) inputs: flattened and normalized (`scale=False` keeps 0-255)."""
+    x = flatten(np.asarray(images))
+    return normalize(x) if scale else x.astype(np.float32)
 
 
 def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -158,11 +159,10 @@ def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
 def training_split(images: np.ndarray, labels: np.ndarray, *, scale: bool = True):
     """uint8 training images and digit labels as the network trains on them: ((x_fit, y_fit), (x_val, y_val)).
 
-    Each image is flattened to 784 values, scaled to 0-1 (`scale=False` keeps 0-255, as floats), each label made
+    Each image is prepared by `preprocess` (flattened, scaled to 0-1 unless `scale=False`), each label made
     one-hot, and the last 10% are held out for validation, as the notebook does step by step.
     """
-    x = flatten(np.asarray(images))
-    return split_validation(normalize(x) if scale else x.astype(np.float32), one_hot(labels))
+    return split_validation(preprocess(images, scale=scale), one_hot(labels))
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1):

@@ -11,21 +11,20 @@ NUM_CLASSES = 10
 HIDDEN = (128, 32)  # neurons in each hidden layer
 
 
-def network_layers(hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu") -> list:
-    """The input and the Dense layers of the network, new and unbuilt: one hidden layer per entry of `hidden`."""
-    return [
+def build_model(
+    hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu", *, model_class=keras.Sequential
+) -> keras.Sequential:
+    """The 784-128-32-10 feed-forward network (104,938 parameters) as a keras.Sequential, not yet compiled.
+
+    `hidden` and `activation` change it for experiments: `hidden=()` is a linear model, `activation=None` drops ReLU.
+    `model_class` is the Sequential to build: mnist_ann.Network for the whole-epoch engine.
+    """
+    layers = [
         keras.Input(shape=(INPUT_SIZE,), name="pixels"),
         *(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}") for i, units in enumerate(hidden, 1)),
         keras.layers.Dense(NUM_CLASSES, activation="softmax", name="digit"),
     ]
-
-
-def build_model(hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu") -> keras.Sequential:
-    """The 784-128-32-10 feed-forward network (104,938 parameters) as a keras.Sequential, not yet compiled.
-
-    `hidden` and `activation` change it for experiments: `hidden=()` is a linear model, `activation=None` drops ReLU.
-    """
-    return keras.Sequential(network_layers(hidden, activation), name="mnist_ann")
+    return model_class(layers, name="mnist_ann")
 
 
 def network_layout(model: keras.Model) -> str:

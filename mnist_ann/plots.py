@@ -191,6 +191,7 @@ def _probability_bars(ax, probabilities: np.ndarray, true: int | None = None) ->
     ax.text(best, min(probabilities[best] + 0.02, 1.0), f"{probabilities[best]:.0%}", ha="center", va="bottom")
 
 
+@plt.rc_context(LARGE_TEXT)
 def plot_activations(
     image: np.ndarray,
     layers: dict[str, np.ndarray],
@@ -201,11 +202,6 @@ def plot_activations(
 ) -> plt.Figure:
     """One digit followed through the network: the input, each hidden layer's activations, strongest first (the
     strongest neurons' numbers below, the numbers of their weight pictures), the ten probabilities."""
-    with plt.rc_context(LARGE_TEXT):
-        return _plot_activations(image, layers, probabilities, true, path)
-
-
-def _plot_activations(image, layers, probabilities, true, path) -> plt.Figure:
     fig, axes = plt.subplots(
         1,
         2 + len(layers),
@@ -231,15 +227,11 @@ def _plot_activations(image, layers, probabilities, true, path) -> plt.Figure:
     return fig
 
 
+@plt.rc_context(LARGE_TEXT)
 def plot_preparation(
     steps: dict[str, np.ndarray], probabilities: np.ndarray | None = None, path: str | os.PathLike | None = None
 ) -> plt.Figure:
     """Each step of preparing a photo the MNIST way, then (if given) the ten probabilities for the result."""
-    with plt.rc_context(LARGE_TEXT):
-        return _plot_preparation(steps, probabilities, path)
-
-
-def _plot_preparation(steps, probabilities, path) -> plt.Figure:
     panels = len(steps) + (probabilities is not None)
     fig, axes = plt.subplots(
         1,

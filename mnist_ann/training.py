@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from mnist_ann.data import training_split
 from mnist_ann.epochs import EpochBatches, Network
-from mnist_ann.model import build_model, compile_model, network_layers, network_layout
+from mnist_ann.model import build_model, compile_model, network_layout
 from mnist_ann.quiet import native_stderr_silenced
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
@@ -62,8 +62,9 @@ def changes_from_default(
 
 def _untouched(images: np.ndarray, x_fit: np.ndarray) -> float:
     """The share of `images` that are rows of `x_fit` exactly as they are (1 when a batch was not augmented)."""
-    rows = {row.tobytes() for row in np.asarray(x_fit, dtype=images.dtype)}
-    return float(np.mean([image.tobytes() in rows for image in images]))
+    wanted = {image.tobytes() for image in images}
+    found = wanted.intersection(row.tobytes() for row in np.asarray(x_fit, dtype=images.dtype))  # keeps no other row
+    return float(np.mean([image.tobytes() in found for image in images]))
 
 
 def set_seed(seed: int) -> None:
@@ -183,7 +184,7 @@ def train(
     set_seed(seed)
     fit_split, val_split = training_split(images, labels)
     with strategy.scope():
-        model = Network(network_layers()) if whole_epochs else keras.Sequential(network_layers())
+        model = build_model(model_class=Network if whole_epochs else keras.Sequential)
     start = time.perf_counter()
     history = fit(
         model,

@@ -13,7 +13,7 @@ import tensorflow as tf
 import mnist_ann
 from conftest import synthetic_digits
 from mnist_ann.epochs import EpochBatches, Network
-from mnist_ann.model import build_model, compile_model, network_layers, portable_copy
+from mnist_ann.model import build_model, compile_model, portable_copy
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_an_epoch_covers_every_example_once_with_its_own_label(tiny, augment):
 def _train(x, y, whole: bool, epochs: int = 2, augment: str = "shift", first_epoch: int = 0, model=None):
     keras.utils.set_random_seed(0)
     if model is None:
-        model = compile_model(Network(network_layers()) if whole else build_model(), 3e-3)
+        model = compile_model(build_model(model_class=Network) if whole else build_model(), 3e-3)
     batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment=augment)
     validation = (x[270:], y[270:])
     settings = dict(epochs=epochs, initial_epoch=first_epoch, shuffle=False, verbose=0)
@@ -106,7 +106,7 @@ def test_validation_given_to_fit_instead_gives_the_same_numbers(tiny):
 
     def fit(validation=None, **kwargs):
         keras.utils.set_random_seed(0)
-        model = compile_model(Network(network_layers()), 3e-3)
+        model = compile_model(build_model(model_class=Network), 3e-3)
         batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
         data = batches.whole_epochs(2, validation)
         return model.fit(data, steps_per_epoch=1, epochs=2, shuffle=False, verbose=0, **kwargs).history
@@ -125,7 +125,7 @@ def test_a_resumed_run_repeats_the_uninterrupted_one(tiny, whole):
     uninterrupted, history = _train(x, y, whole, epochs=3)
     first, _ = _train(x, y, whole, epochs=1)
     state = [v.numpy() for v in first.weights + first.optimizer.variables]
-    resumed = compile_model(Network(network_layers()) if whole else build_model(), 3e-3)  # a new process
+    resumed = compile_model(build_model(model_class=Network) if whole else build_model(), 3e-3)  # a new process
     resumed.optimizer.build(resumed.trainable_variables)
     for variable, value in zip(resumed.weights + resumed.optimizer.variables, state, strict=True):
         variable.assign(value)
@@ -137,13 +137,13 @@ def test_a_resumed_run_repeats_the_uninterrupted_one(tiny, whole):
 
 def test_a_network_is_keras_on_anything_else(tiny):
     x, y = tiny
-    model = compile_model(Network(network_layers()))
+    model = compile_model(build_model(model_class=Network))
     history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)
     assert set(history.history) == {"loss", "accuracy"}
 
 
 def test_compile_creates_the_optimizer_and_metric_variables_so_the_step_is_traced_once(tiny):
-    model = compile_model(Network(network_layers()))
+    model = compile_model(build_model(model_class=Network))
     assert model.optimizer.built and len(model.optimizer.variables) > len(model.trainable_variables)
     names = {variable.path.split("/")[0] for variable in model.metrics_variables}
     assert {"loss", "accuracy"} <= names, names  # built now, not inside the first compiled step...
@@ -158,7 +158,7 @@ def test_bad_choices_are_named(tiny):
 
 
 def test_the_saved_model_is_a_plain_sequential_that_loads_without_mnist_ann(tmp_path, tiny):
-    model = Network(network_layers())
+    model = build_model(model_class=Network)
     path = tmp_path / "model.keras"
     portable_copy(model).save(path)
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
