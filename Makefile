@@ -43,7 +43,9 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check mnist_ann benchmarks tests conftest.py
-	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py notebooks
+	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py
+	$(PY) -m ruff format --check --line-length 100 notebooks  # GitHub and Colab cut longer lines
+	$(PY) -m ruff check --select E501 --line-length 100 notebooks
 	$(PY) -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # The benchmark; its results then fill the README's and docs/benchmark.md's tables (benchmarks/publish.py).
@@ -67,10 +69,10 @@ choose: $(VENV)/.installed
 	$(PY) -m benchmarks.choose_augmented --seeds 3
 
 # A copy of the notebook run with other parameters by papermill, into OUT (default runs/variant) with its figures
-# in OUT/figures; the committed notebook and images/ are never written. Any of SEED, RECIPE, EPOCHS, HIDDEN_1 and
-# HIDDEN_2 given on the command line is passed on, e.g. `make variant RECIPE=augmented SEED=1`.
+# in OUT/figures; the committed notebook and images/ are never written. Any of SEED, RECIPE, EPOCHS, LEARNING_RATE,
+# HIDDEN_1 and HIDDEN_2 given on the command line is passed on, e.g. `make variant RECIPE=augmented SEED=1`.
 OUT ?= runs/variant
-KNOBS := SEED RECIPE EPOCHS HIDDEN_1 HIDDEN_2
+KNOBS := SEED RECIPE EPOCHS LEARNING_RATE HIDDEN_1 HIDDEN_2
 variant: $(VENV)/.installed
 	$(if $(filter $(abspath $(OUT)),$(abspath notebooks) $(abspath images) $(CURDIR)),\
 		$(error OUT=$(OUT) would overwrite the committed notebook or figures; choose another folder))

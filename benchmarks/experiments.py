@@ -35,6 +35,9 @@ class Experiment:
     scale: bool = True
     augment: str | None = None  # None: the recipe's
     epochs: int | None = None  # None: the recipe's
+    learning_rate: float | None = None  # None: the recipe's
+    batch_size: int | None = None  # None: the recipe's
+    train_size: int | None = None  # train on the first this many training images only; None: all 54,000
     recipe: str = DEFAULT_RECIPE
 
 
@@ -46,8 +49,18 @@ EXPERIMENTS = {
     "no scaling to 0-1": Experiment(
         'x_train.astype("float32") * (1 / 255) -> x_train.astype("float32"), same for x_test', scale=False
     ),
-    "no augmentation": Experiment("delete .map(shift) from the training pipeline", augment="none"),
+    "no augmentation": Experiment('augment=recipe.augment -> augment="none" in the training cell', augment="none"),
     "half the epochs": Experiment("EPOCHS = None -> EPOCHS = 6", epochs=6),
+    "learning rate x10 (0.1)": Experiment("LEARNING_RATE = None -> LEARNING_RATE = 0.1", learning_rate=0.1),
+    "learning rate x100 (1.0)": Experiment("LEARNING_RATE = None -> LEARNING_RATE = 1.0", learning_rate=1.0),
+    "learning rate /10 (0.001)": Experiment("LEARNING_RATE = None -> LEARNING_RATE = 0.001", learning_rate=0.001),
+    "1,000 training images, 50 epochs": Experiment(
+        "the overfitting run of section 6: x_fit[:1000], batches of 100, no shifts, 50 epochs",
+        train_size=1000,
+        batch_size=100,
+        augment="none",
+        epochs=50,
+    ),
     "the original recipe": Experiment('RECIPE = "fast" -> RECIPE = "original"', recipe="original"),
 }
 
@@ -60,13 +73,17 @@ def run(experiment: Experiment, data, seed: int) -> tuple[float, float]:
 
     (x_train, y_train), (x_test, y_test) = data
     fit_split, val_split = training_split(x_train, y_train, scale=experiment.scale)
-    recipe = get_recipe(experiment.recipe)
-    if experiment.augment is not None:
-        recipe = dataclasses.replace(recipe, augment=experiment.augment)
+    recipe = get_recipe(experiment.recipe).changed(
+        augment=experiment.augment,
+        epochs=experiment.epochs,
+        learning_rate=experiment.learning_rate,
+        batch_size=experiment.batch_size,
+    )
+    fit_split = tuple(part[: experiment.train_size] for part in fit_split)
     set_seed(seed)
     model = build_model(experiment.hidden, experiment.activation, model_class=Network)  # the notebook's, faster
     start = time.perf_counter()
-    fit(model, fit_split, val_split, recipe, seed=seed, epochs=experiment.epochs, verbose=0)
+    fit(model, fit_split, val_split, recipe, seed=seed, verbose=0)
     seconds = time.perf_counter() - start
     x_test = preprocess(x_test, scale=experiment.scale)
     _, accuracy = scores(model.predict(x_test, batch_size=EVAL_BATCH, verbose=0), y_test)

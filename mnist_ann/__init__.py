@@ -41,6 +41,7 @@ _WHERE = {
         "plot_confusion_matrix",
         "plot_digit_grid",
         "plot_history",
+        "plot_learning_rate",
         "plot_neuron_examples",
         "plot_preparation",
         "plot_weights",

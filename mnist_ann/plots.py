@@ -37,7 +37,13 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
 
 
 def _show_digit(ax, image: np.ndarray) -> None:
-    ax.imshow(np.reshape(image, (28, 28)), cmap=DIGIT_CMAP, vmin=0, vmax=255 if np.max(image) > 1 else 1)
+    ax.imshow(
+        np.reshape(image, (28, 28)),
+        cmap=DIGIT_CMAP,
+        vmin=0,
+        vmax=255 if np.max(image) > 1 else 1,
+        interpolation="nearest",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -155,29 +161,65 @@ def plot_weights(
 
 
 def plot_neuron_examples(
-    kernel: np.ndarray, units, images: np.ndarray, activations: np.ndarray, *, top: int = 6, path=None
+    kernel: np.ndarray,
+    units,
+    images: np.ndarray,
+    activations: np.ndarray,
+    labels: np.ndarray,
+    *,
+    top: int = 6,
+    path=None,
 ) -> plt.Figure:
-    """For each neuron in `units`: its weight picture, then the `top` images (of `images`) that excite it most,
-    according to `activations` (images x neurons)."""
+    """For each neuron in `units`: its weight picture (all on one colour scale), the `top` images (of `images`) that
+    excite it most, according to `activations` (images x neurons), and its mean output for each digit of `labels`."""
     units = list(units)
-    fig, axes = plt.subplots(len(units), top + 1, figsize=(1.35 * (top + 1), 1.45 * len(units)), squeeze=False)
+    scale = float(np.abs(kernel[:, units]).max()) or 1.0
+    fig, axes = plt.subplots(
+        len(units),
+        top + 2,
+        figsize=(1.35 * (top + 4), 1.6 * len(units)),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1] * (top + 1) + [3]},
+    )
     for row, unit in zip(axes, units, strict=True):
-        weights = kernel[:, unit].reshape(28, 28)
-        scale = np.abs(weights).max() or 1.0
-        row[0].imshow(weights, cmap=WEIGHT_CMAP, vmin=-scale, vmax=scale)
+        row[0].imshow(
+            kernel[:, unit].reshape(28, 28), cmap=WEIGHT_CMAP, vmin=-scale, vmax=scale, interpolation="nearest"
+        )
         row[0].set_title(f"neuron {unit}", fontsize=12)
         strongest = np.argsort(-activations[:, unit], kind="stable")[:top]
-        for ax, index in zip(row[1:], strongest, strict=True):
+        for ax, index in zip(row[1 : top + 1], strongest, strict=True):
             _show_digit(ax, images[index])
             ax.set_title(f"{activations[index, unit]:.1f}", fontsize=12)
-        for ax in row:
+        for ax in row[: top + 1]:
             ax.set_xticks([])
             ax.set_yticks([])
+        means = [activations[labels == digit, unit].mean() for digit in range(10)]
+        favourite = int(np.argmax(means))
+        row[-1].bar(range(10), means, color=["tab:red" if d == favourite else "0.6" for d in range(10)])
+        row[-1].set_xticks(range(10))
+        row[-1].tick_params(labelsize=9)
+        if unit == units[0]:
+            row[-1].set_title("mean output for each digit", fontsize=10)
+    weights = ScalarMappable(Normalize(-scale, scale), WEIGHT_CMAP)
+    fig.colorbar(weights, ax=axes[:, 0], location="left", shrink=0.8, pad=0.25, label="weight")
     fig.suptitle(
-        "Four first-layer neurons (each weight picture on its own colour scale)\n"
-        "and the training digits that excite each most (its activation above)",
+        "First-layer neurons whose output differs most between digits: their weights,\n"
+        "the training digits that excite each most (its output above), and its mean output per digit",
         fontsize=12,
     )
+    save_figure(fig, path)
+    return fig
+
+
+def plot_learning_rate(schedule, steps_per_epoch: int, epochs: int, path=None) -> plt.Figure:
+    """The learning rate at every step of a run: `schedule` is a number, or a Keras schedule called with the step."""
+    steps = np.arange(epochs * steps_per_epoch + 1)
+    rates = [float(schedule(step)) if callable(schedule) else float(schedule) for step in steps]
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.plot(steps / steps_per_epoch, rates)
+    ax.set(xlabel="epoch", ylabel="learning rate", title="The learning rate, step by step", ylim=(0, None))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path)
     return fig

@@ -19,6 +19,14 @@ class Recipe:
     augment: str = "none"  # "none", "shift" (up to one pixel) or "elastic" (elastic distortion, rotation, zoom, shift)
     loop: str = "epoch"  # "epoch": one compiled call per epoch; "step": one per batch, as plain Keras does
 
+    def changed(self, **settings) -> Recipe:
+        """This recipe with some settings changed (`epochs=6, learning_rate=0.1`); a setting given as None keeps
+        the recipe's own, so a notebook's `EPOCHS = None` means "the recipe's"."""
+        unknown = sorted(set(settings) - {field.name for field in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(f"a recipe has no setting {unknown[0]!r}; it has: {', '.join(_SETTINGS)}.")
+        return dataclasses.replace(self, **{key: value for key, value in settings.items() if value is not None})
+
 
 RECIPES = {
     "original": Recipe(
@@ -50,6 +58,7 @@ RECIPES = {
     ),
 }
 
+_SETTINGS = [field.name for field in dataclasses.fields(Recipe)]
 DEFAULT_RECIPE = "fast"
 RENAMED = {"seed": "original"}  # old name -> new name: the old one clashed with the random seed's
 

@@ -162,6 +162,52 @@ def test_digits_drawn_as_strokes_are_read_right(chromium):
     assert errors == []
 
 
+# --- the inside panel: what pushes the answer ----------------------------------------------------
+
+
+def test_what_each_neuron_adds_sums_with_the_biases_to_the_winning_digits_score(chromium):
+    """The page's `pushes`, checked against the network's own last-layer sum computed here in NumPy: what the
+    first-layer neurons add, plus what the biases add along the same paths, is z3 for that digit."""
+    layers = load_weights_script(WEIGHTS)
+    (W1, b1), (W2, b2), (W3, b3) = ((layer["kernel"].astype(np.float64), layer["bias"]) for layer in layers)
+    page, errors = open_page(chromium)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = rng.random(784) * (rng.random(784) < 0.2)  # a sparse, ink-like input
+        h1 = np.maximum(x @ W1 + b1, 0)
+        h2 = np.maximum(h1 @ W2 + b2, 0)
+        z3 = h2 @ W3 + b3
+        for digit in (int(z3.argmax()), int(z3.argmin())):
+            added = np.array(
+                page.evaluate(
+                    """([x, digit]) => {
+                        const layers = mnistPage.page.layers;
+                        return Array.from(mnistPage.pushes(layers, mnistPage.forward(layers, x), digit));
+                    }""",
+                    [x.tolist(), digit],
+                )
+            )
+            through_biases = b2 @ np.where(h2 > 0, W3[:, digit], 0) + b3[digit]
+            assert added.shape == (128,) and (added[h1 <= 0] == 0).all()
+            assert added.sum() + through_biases == pytest.approx(z3[digit], abs=1e-4)
+    assert errors == []
+
+
+def test_the_panel_shows_other_neurons_for_another_digit_on_one_colour_scale(chromium):
+    page, errors = open_page(chromium)
+    shown = {}
+    for digit in (0, 1, 7):
+        page.click("#clear")
+        browser.draw(page, browser.DIGITS[digit], 40, 20, 200)
+        assert browser.answer(page) == digit
+        shown[digit] = page.eval_on_selector_all("#neurons figure", "figures => figures.map(f => f.dataset.unit)")
+        assert 0 < len(shown[digit]) <= 8
+        assert page.inner_text("#scale").startswith("±")
+    assert shown[0] != shown[1] != shown[7] != shown[0]
+    assert len(set(shown[0]) & set(shown[1])) < len(shown[0])  # not the same neurons in another order
+    assert errors == []
+
+
 # --- (d) Clear, and a blank canvas ----------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ def test_one_parameters_cell_holds_the_knobs_and_nothing_later_sets_them_again()
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     cell = parameters_cell(notebook)
     knobs = re.findall(r"^(\w+) = ", cell.source, flags=re.MULTILINE)
-    assert knobs == ["SEED", "RECIPE", "EPOCHS", "HIDDEN_1", "HIDDEN_2"]
+    assert knobs == ["SEED", "RECIPE", "EPOCHS", "LEARNING_RATE", "HIDDEN_1", "HIDDEN_2"]
     later = notebook.cells[notebook.cells.index(cell) + 1 :]
     for knob in knobs:
         assignments = [c.source for c in later if c.cell_type == "code" and re.search(rf"^{knob} = ", c.source, re.M)]
@@ -51,7 +51,7 @@ def epoch_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("epoch ")]
 
 
-SMALL = {"EPOCHS": 2, "HIDDEN_1": 64, "HIDDEN_2": 16}  # two epochs of a smaller network: a quick run
+SMALL = {"EPOCHS": 2, "LEARNING_RATE": 0.005, "HIDDEN_1": 64, "HIDDEN_2": 16}  # a quick, smaller run
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,9 @@ def small_run_seed_0(tmp_path_factory):
 def test_a_run_with_two_epochs_prints_two_epoch_lines_and_says_the_98_check_is_skipped(small_run_seed_0):
     notebook, text = small_run_seed_0
     assert [line[:11] for line in epoch_lines(text)] == ["epoch 1/2  ", "epoch 2/2  "]
-    assert "this run: seed 0, 2 epochs, hidden layers of 64 and 16 neurons" in text
-    assert f"this run changed: 2 epochs instead of {mnist_ann.get_recipe('fast').epochs}" in text
+    assert "this run: seed 0, 2 epochs, learning rate 0.005\nhidden layers of 64 and 16 neurons" in text
+    published = mnist_ann.get_recipe("fast").epochs
+    assert f"this run changed: 2 epochs instead of {published}; learning_rate 0.005; network 784" in text
     assert notebook.metadata.papermill.parameters == SMALL  # the output records what it ran
 
 

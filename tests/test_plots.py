@@ -32,8 +32,17 @@ Y_PRED = np.array([0, 1, 1, 1, 2, 3, 3, 3, 9, 4])
         lambda path: mnist_ann.plot_preparation(
             {"original": np.zeros((40, 30, 3), np.uint8), "centred": np.ones((28, 28))}, np.eye(10)[7], path=path
         ),
+        lambda path: mnist_ann.plot_neuron_examples(
+            np.random.default_rng(0).normal(size=(784, 5)),
+            [3, 1],
+            np.zeros((20, 784)),
+            np.random.default_rng(1).random((20, 5)),
+            np.arange(20) % 10,
+            path=path,
+        ),
+        lambda path: mnist_ann.plot_learning_rate(lambda step: step / 2000, steps_per_epoch=10, epochs=2, path=path),
     ],
-    ids=["confusion", "confidence", "history", "grid", "weights", "activations", "preparation"],
+    ids=["confusion", "confidence", "history", "grid", "weights", "activations", "preparation", "neurons", "rate"],
 )
 def test_each_plot_writes_a_non_empty_png(tmp_path, draw):
     path = tmp_path / "figures" / "out.png"
@@ -108,3 +117,26 @@ def test_a_full_disk_while_saving_a_figure_keeps_the_old_file_and_says_which(tmp
     with pytest.raises(WriteError, match=f"cannot write {path}: no space left on device; "):
         mnist_ann.plot_history(HISTORY, path=path)
     assert path.read_bytes() == b"the old figure" and [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
+def test_the_learning_rate_plot_draws_the_schedule_at_every_step():
+    fig = mnist_ann.plot_learning_rate(lambda step: 0.01 if step < 5 else 0.001, steps_per_epoch=5, epochs=2)
+    [line] = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [step / 5 for step in range(11)]
+    assert list(line.get_ydata()) == [0.01] * 5 + [0.001] * 6
+    constant = mnist_ann.plot_learning_rate(1e-3, steps_per_epoch=4, epochs=3).axes[0].get_lines()[0]
+    assert set(constant.get_ydata()) == {1e-3} and len(constant.get_ydata()) == 13
+
+
+def test_the_neuron_figure_shares_one_weight_scale_and_shows_each_digits_mean_output():
+    kernel = np.zeros((784, 3))
+    kernel[0, 0], kernel[1, 2] = 2.0, -0.5
+    activations = np.zeros((20, 3))
+    activations[:, 2] = np.arange(20) % 10  # neuron 2 answers most to 9s
+    fig = mnist_ann.plot_neuron_examples(kernel, [0, 2], np.zeros((20, 784)), activations, np.arange(20) % 10, top=2)
+    pictures = [ax.get_images()[0] for ax in fig.axes if ax.get_images() and "neuron" in ax.get_title()]
+    assert [picture.get_clim() for picture in pictures] == [(-2.0, 2.0), (-2.0, 2.0)]
+    bars = [ax for ax in fig.axes if len(ax.patches) == 10]  # one bar chart per neuron
+    heights = [patch.get_height() for patch in bars[1].patches]
+    assert len(bars) == 2
+    assert heights == list(range(10))

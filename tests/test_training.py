@@ -84,31 +84,39 @@ def test_compact_log_prints_one_line_per_epoch(capsys):
     assert lines[0].startswith("epoch 1/2  loss ") and "val_accuracy" in lines[1]
 
 
-def _batches(x, y, batch_size, augment):
-    return mnist_ann.EpochBatches(x, y, batch_size, augment=augment).dataset(1)
-
-
 def test_changes_from_the_published_notebook_are_named():
     (x, y), _ = _tiny_data()
     x_fit, y_fit = mnist_ann.preprocess(x), mnist_ann.one_hot(y)
     fast = RECIPES["fast"]
-    published = _batches(x_fit, y_fit, fast.batch_size, fast.augment)
-    assert mnist_ann.changes_from_default(mnist_ann.build_model(), fast, fast.epochs, x_fit, published) == []
+    published = mnist_ann.EpochBatches(x_fit, y_fit, fast.batch_size, augment=fast.augment)
+    assert mnist_ann.changes_from_default(mnist_ann.build_model(), fast, x_fit, published) == []
     narrow = mnist_ann.build_model(hidden=(64,))
     unscaled = x_fit * 255
-    changes = mnist_ann.changes_from_default(narrow, fast, 6, unscaled, _batches(unscaled, y_fit, 32, "none"))
-    assert changes[:4] == [
+    edited = fast.changed(epochs=6, learning_rate=0.1)
+    few = mnist_ann.EpochBatches(unscaled[:100], y_fit[:100], 32, augment="none")
+    changes = mnist_ann.changes_from_default(narrow, edited, unscaled, few)
+    assert changes[:5] == [
         "6 epochs instead of 12",
-        "batches of 32 instead of 1024",
-        "no augmentation",
+        "learning_rate 0.1",
+        "batches of 32 with augment 'none'",
+        f"100 training images instead of {len(x_fit)}",
         "pixels not scaled to 0-1",
     ]
-    assert changes[4].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")
+    assert changes[5].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")
+    assert len(changes) == 6
     original = RECIPES["original"]  # another recipe is one change, with its own epochs, batches and augmentation
-    batches = _batches(x_fit, y_fit, original.batch_size, original.augment)
-    assert mnist_ann.changes_from_default(mnist_ann.build_model(), original, original.epochs, x_fit, batches) == [
+    batches = mnist_ann.EpochBatches(x_fit, y_fit, original.batch_size, augment=original.augment)
+    assert mnist_ann.changes_from_default(mnist_ann.build_model(), original, x_fit, batches) == [
         "recipe 'original' instead of 'fast'"
     ]
+
+
+def test_a_recipe_changed_keeps_what_is_none_and_refuses_unknown_settings():
+    fast = RECIPES["fast"]
+    assert fast.changed(epochs=None, learning_rate=None) == fast
+    assert fast.changed(epochs=3).epochs == 3 and fast.changed(epochs=3).batch_size == fast.batch_size
+    with pytest.raises(ValueError, match="a recipe has no setting 'epoch'; it has: name, description, epochs"):
+        fast.changed(epoch=3)
 
 
 def test_the_plain_keras_way_gives_the_whole_epoch_numbers_bit_for_bit():

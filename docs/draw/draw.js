@@ -267,6 +267,24 @@ function forward(layers, input) {
   return outputs;
 }
 
+function pushes(layers, outputs, digit) {
+  // What each first-layer neuron adds to `digit`'s sum z3[digit]: its output times the weight of all its paths to
+  // that sum through the second-layer neurons that are on (ReLU passes those and stops the others). With the biases,
+  // these add up to z3[digit] exactly, so they say which neurons made the answer.
+  const [first, second, last] = layers;
+  const [h1, h2] = outputs;
+  const path = new Float64Array(second.units); // the weight from each second-layer neuron to the digit, if it is on
+  for (let k = 0; k < second.units; k++) path[k] = h2[k] > 0 ? last.kernel[k * last.units + digit] : 0;
+  const added = new Float64Array(first.units);
+  for (let j = 0; j < first.units; j++) {
+    if (h1[j] <= 0) continue;
+    let weight = 0;
+    for (let k = 0; k < second.units; k++) weight += second.kernel[j * second.units + k] * path[k];
+    added[j] = h1[j] * weight;
+  }
+  return added;
+}
+
 // --- the page -------------------------------------------------------------------------------------------------------
 
 const page = {
@@ -288,15 +306,18 @@ function showDigitIn(canvas, values, colour) {
 
 const grey = (v) => [255 * v, 255 * v, 255 * v];
 
-function weightPicture(layer, unit) {
-  // Neuron `unit`'s 784 weights: red where ink raises its sum, blue where ink lowers it.
-  const weights = new Float32Array(layer.inputs);
+function weightPicture(layer, unit, scale) {
+  // Neuron `unit`'s 784 weights divided by `scale`: red where ink raises its sum, blue where ink lowers it.
+  return Array.from({ length: layer.inputs }, (_, i) => layer.kernel[i * layer.units + unit] / scale);
+}
+
+function largestWeight(layer, units) {
+  // The largest weight of any of `units`, as a size: one colour scale for all their pictures.
   let scale = 1e-9;
-  for (let i = 0; i < layer.inputs; i++) {
-    weights[i] = layer.kernel[i * layer.units + unit];
-    scale = Math.max(scale, Math.abs(weights[i]));
+  for (const unit of units) {
+    for (let i = 0; i < layer.inputs; i++) scale = Math.max(scale, Math.abs(layer.kernel[i * layer.units + unit]));
   }
-  return Array.from(weights, (w) => w / scale);
+  return scale;
 }
 
 const redBlue = (w) => (w >= 0 ? [255, 255 * (1 - w), 255 * (1 - w)] : [255 * (1 + w), 255 * (1 + w), 255]);
@@ -326,16 +347,21 @@ function render() {
     bar.classList.toggle("best", digit === best);
     bar.title = `${digit}: ${(100 * probabilities[digit]).toFixed(1)}%`;
   });
-  const hidden = page.outputs[0];
-  const strongest = Array.from(hidden.keys()).sort((a, b) => hidden[b] - hidden[a]).slice(0, 8);
+  const added = pushes(page.layers, page.outputs, best);
+  const strongest = Array.from(added.keys())
+    .sort((a, b) => added[b] - added[a])
+    .slice(0, 8)
+    .filter((unit) => added[unit] > 0);
+  const scale = largestWeight(page.layers[0], strongest);
+  document.getElementById("scale").textContent = `±${scale.toFixed(2)}`;
   for (const unit of strongest) {
-    if (hidden[unit] <= 0) break;
     const figure = document.createElement("figure");
+    figure.dataset.unit = String(unit);
     const canvas = document.createElement("canvas");
     canvas.width = canvas.height = FIELD;
-    showDigitIn(canvas, weightPicture(page.layers[0], unit), redBlue);
+    showDigitIn(canvas, weightPicture(page.layers[0], unit, scale), redBlue);
     const caption = document.createElement("figcaption");
-    caption.textContent = `neuron ${unit}: ${hidden[unit].toFixed(1)}`;
+    caption.textContent = `neuron ${unit}: +${added[unit].toFixed(1)}`;
     figure.append(canvas, caption);
     neurons.append(figure);
   }
@@ -418,5 +444,5 @@ function setUp() {
   clear();
 }
 
-window.mnistPage = { prepare, resizeLanczos, forward, loadNetwork, page };
+window.mnistPage = { prepare, resizeLanczos, forward, pushes, loadNetwork, page };
 document.addEventListener("DOMContentLoaded", setUp);
