@@ -103,7 +103,8 @@ def one_sentence(stderr: str) -> str:
 
 def test_a_backup_is_complete_and_the_one_before_is_kept(crashed):
     assert backups(crashed) == ["epoch-0001", "epoch-0002"]
-    assert json.loads((crashed / "backup" / "epoch-0002" / "epoch.json").read_text()) == {"epoch": 2}
+    saved = json.loads((crashed / "backup" / "epoch-0002" / "epoch.json").read_text())
+    assert saved["epoch"] == 2 and saved["run"]["recipe"] == "fast" and saved["run"]["epochs"] == 4
 
 
 def test_a_kill_while_a_backup_is_written_resumes_exactly_from_the_one_before(tmp_path, tiny_data, straight):

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
-from conftest import CRASH_AFTER_EPOCH_2, cli
+import mnist_ann
+from conftest import CRASH_AFTER_EPOCH_2, cli, synthetic_digits
 from mnist_ann.app.callbacks import HistoryFile
 from mnist_ann.app.runs import LOCK_FILE, RunFolder, RunFolderError, load_model
 
@@ -124,3 +126,100 @@ def test_a_clash_is_reported_before_tensorflow_loads(tmp_path):
         result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "2 False", result.stderr
     assert "is in use: another train process is writing this run" in result.stderr
+
+
+# --- backups that know their run ----------------------------------------------------------------
+
+
+class Crash(Exception):
+    """Stands for a kill: training stops at once, after an epoch's backup, with nothing else run."""
+
+
+class CrashAfter(keras.callbacks.Callback):
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise Crash
+
+
+def _resumable(tmp_path, recipe, seed, *callbacks):
+    from mnist_ann.app.callbacks import SafeBackup
+    from mnist_ann.app.cli import run_settings
+
+    backup = SafeBackup(tmp_path / "backup", run_settings(recipe, seed))
+    return mnist_ann.train(
+        *synthetic_digits(400, seed=1),
+        recipe,
+        seed=seed,
+        verbose=0,
+        callbacks=[backup, *callbacks],
+        resume=backup.restore,
+    )
+
+
+def test_training_killed_in_process_resumes_to_the_uninterrupted_runs_numbers(tmp_path):
+    from mnist_ann.app.callbacks import snapshots
+
+    recipe = mnist_ann.get_recipe("fast").changed(epochs=4, batch_size=64)
+    straight, straight_history, _ = mnist_ann.train(*synthetic_digits(400, seed=1), recipe, seed=2, verbose=0)
+    with pytest.raises(Crash):
+        _resumable(tmp_path, recipe, 2, CrashAfter(2))
+    assert [path.name for path in snapshots(tmp_path / "backup")] == ["epoch-0002", "epoch-0001"]
+    resumed, resumed_history, _ = _resumable(tmp_path, recipe, 2)
+    assert resumed_history.history == {key: values[2:] for key, values in straight_history.history.items()}
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "backup").exists()  # a finished run leaves nothing to resume
+
+
+def test_a_backup_keeps_each_variable_by_its_path(tmp_path):
+    from mnist_ann.app.callbacks import STATE_FILE, snapshots
+
+    recipe = mnist_ann.get_recipe("fast").changed(epochs=2, batch_size=64)
+    with pytest.raises(Crash):
+        _resumable(tmp_path, recipe, 0, CrashAfter(1))
+    with np.load(snapshots(tmp_path / "backup")[0] / STATE_FILE) as arrays:
+        names = set(arrays.files)
+    assert {"mnist_ann/hidden_1/kernel", "mnist_ann/digit/bias"} <= names
+    slots = sorted(name for name in names if name.startswith("optimizer/mnist_ann_hidden_2_kernel"))
+    assert slots == ["optimizer/mnist_ann_hidden_2_kernel_momentum", "optimizer/mnist_ann_hidden_2_kernel_velocity"]
+
+
+@pytest.mark.parametrize(
+    "change", [{"epochs": 3}, {"batch_size": 32}, {"seed": 1}, {"learning_rate": 0.1}], ids=lambda c: next(iter(c))
+)
+def test_resuming_with_other_settings_is_refused_in_one_sentence(tmp_path, change):
+    from mnist_ann.app.callbacks import BackupMismatch
+
+    recipe = mnist_ann.get_recipe("fast").changed(epochs=4, batch_size=64)
+    with pytest.raises(Crash):
+        _resumable(tmp_path, recipe, 0, CrashAfter(1))
+    seed = change.pop("seed", 0)
+    other = recipe.changed(**change)
+    [(key, value)] = (change or {"seed": seed}).items()
+    with pytest.raises(BackupMismatch) as refused:
+        _resumable(tmp_path, other, seed)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'backup'} holds a backup of a run with {key} ")
+    assert f"this run has {key} {value}" in message and message.count(". ") == 0 and message.endswith("new run.")
+
+
+def test_the_command_line_refuses_to_resume_with_other_epochs_and_says_so(tmp_path, tiny_data, cli_here):
+    from mnist_ann.app.callbacks import SafeBackup
+    from mnist_ann.app.cli import run_settings
+
+    recipe = mnist_ann.get_recipe("fast").changed(epochs=3)
+    backup = SafeBackup(tmp_path / "run" / "backup", run_settings(recipe, 0))
+    model = mnist_ann.compile_model(mnist_ann.build_model())
+    backup.set_model(model)
+    backup.on_epoch_end(1)  # two epochs done, as a killed run leaves them
+    result = cli_here("train", "--epochs", "1", "--data-dir", tiny_data, "--no-verify", "--out", tmp_path / "run")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"mnist-ann train: error: {tmp_path / 'run' / 'backup'} holds a backup of a run with epochs 3, and this run "
+        "has epochs 1: run the same command as before to resume it, or give another --out for a new run."
+    )
+    assert (tmp_path / "run" / "backup" / "epoch-0002").is_dir()  # the backup is kept

@@ -13,10 +13,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mnist_ann.app.runs import BackupMismatch
 from mnist_ann.files import exception_reason, write_failed, write_text_atomically
 
-STATE_FILE = "state.npz"  # the model's weights and the optimizer's state, as NumPy arrays in order
-EPOCH_FILE = "epoch.json"  # how many epochs the state has seen; written after the state
+STATE_FILE = "state.npz"  # the model's weights and the optimizer's state, as NumPy arrays keyed by variable path
+EPOCH_FILE = "epoch.json"  # how many epochs the state has seen, and the run's settings; written after the state
 SNAPSHOT = re.compile(r"epoch-(\d+)")
 KEEP = 2  # backups kept: the newest and the one before it
 
@@ -42,11 +43,16 @@ class SafeBackup(keras.callbacks.Callback):
     crashes the process when a write fails. `restore`, called before `fit`, loads the newest backup that is intact
     (a damaged one is named and skipped; with none intact the run starts over and says so) and returns the epochs it
     has done, for `fit`'s `initial_epoch`. When training ends the backups are removed.
+
+    Each backup keeps its arrays by each variable's path (Adam's two slots per layer have equal shapes, so an order
+    could not tell them apart) and the `run` it belongs to: the settings that make a run (recipe, seed, batch size,
+    epochs, ...). `restore` refuses, with BackupMismatch, a backup whose run differs from this one's.
     """
 
-    def __init__(self, backup_dir: str | Path, log=print):
+    def __init__(self, backup_dir: str | Path, run: dict | None = None, log=print):
         super().__init__()
         self.backup_dir = Path(backup_dir)
+        self.run = dict(run or {})
         self.log = log
 
     def restore(self, model: keras.Model) -> int:
@@ -54,7 +60,9 @@ class SafeBackup(keras.callbacks.Callback):
         found = snapshots(self.backup_dir)
         for number, snapshot in enumerate(found):
             try:
-                epochs_done = _load(model, snapshot)
+                epochs_done = _load(model, snapshot, self.run)
+            except BackupMismatch:
+                raise
             except Exception as exc:  # NumPy, zipfile and JSON each fail in their own way on a damaged file
                 self.log(f"the backup {snapshot} is damaged ({exception_reason(exc, 120)}); not using it")
                 continue
@@ -90,32 +98,47 @@ class SafeBackup(keras.callbacks.Callback):
     def _write(self, folder: Path, epochs_done: int) -> None:
         """Write one complete backup into `folder`: the state first, then the epochs it has done."""
         buffer = io.BytesIO()
-        np.savez(buffer, *[np.asarray(variable) for variable in _variables(self.model)])
+        np.savez(buffer, **{path: np.asarray(variable) for path, variable in _variables(self.model).items()})
         (folder / STATE_FILE).write_bytes(buffer.getvalue())
-        (folder / EPOCH_FILE).write_text(json.dumps({"epoch": epochs_done}))
+        (folder / EPOCH_FILE).write_text(json.dumps({"epoch": epochs_done, "run": self.run}))
 
 
-def _variables(model: keras.Model) -> list:
-    """The model's weights and its optimizer's state, in a fixed order."""
+def _variables(model: keras.Model) -> dict:
+    """The model's weights and its optimizer's state, by path."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    return [*model.weights, *model.optimizer.variables]
+    # An optimizer's own name gets a number in a process that made one before (adam, adam_1, ...): key its
+    # variables by what follows it, which names the model variable each slot belongs to.
+    optimizer = {f"optimizer/{v.path.split('/', 1)[-1]}": v for v in model.optimizer.variables}
+    variables = {variable.path: variable for variable in model.weights} | optimizer
+    if len(variables) != len(model.weights) + len(model.optimizer.variables):
+        raise ValueError("two of the model's or optimizer's variables share a path; a backup could not tell them apart")
+    return variables
 
 
-def _load(model: keras.Model, snapshot: Path) -> int:
+def _load(model: keras.Model, snapshot: Path, run: dict) -> int:
     """Check the whole backup first, then set the model and the optimizer from it; the epochs it has done."""
-    epochs_done = int(json.loads((snapshot / EPOCH_FILE).read_text())["epoch"])
+    saved = json.loads((snapshot / EPOCH_FILE).read_text())
+    epochs_done = int(saved["epoch"])
+    for key, ours in run.items():
+        theirs = saved.get("run", {}).get(key)
+        if theirs != ours:
+            raise BackupMismatch(
+                f"{snapshot.parent} holds a backup of a run with {key} {theirs}, and this run has {key} {ours}: "
+                "run the same command as before to resume it, or give another --out for a new run."
+            )
     variables = _variables(model)
     with np.load(snapshot / STATE_FILE) as arrays:
-        values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-    if len(values) != len(variables):
-        raise ValueError(f"it holds {len(values)} arrays; the model and optimizer have {len(variables)}")
-    for variable, value in zip(variables, values, strict=True):
-        if tuple(variable.shape) != value.shape:
-            raise ValueError(f"{variable.path} has shape {tuple(variable.shape)}, the backup {value.shape}")
+        values = {path: arrays[path] for path in arrays.files}
+    if sorted(values) != sorted(variables):
+        missing = sorted(set(variables) - set(values)) or sorted(set(values) - set(variables))
+        raise ValueError(f"its variables are not the model's and optimizer's ({missing[0]}, for one)")
+    for path, variable in variables.items():
+        if tuple(variable.shape) != values[path].shape:
+            raise ValueError(f"{path} has shape {tuple(variable.shape)}, the backup {values[path].shape}")
     with model.distribute_strategy.scope():
-        for variable, value in zip(variables, values, strict=True):
-            variable.assign(value)
+        for path, variable in variables.items():
+            variable.assign(values[path])
     return epochs_done
 
 

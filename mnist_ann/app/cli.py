@@ -164,8 +164,7 @@ def _recipe(args):
         recipe = get_recipe(args.recipe)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    changes = {"batch_size": args.batch_size, "epochs": args.epochs}
-    return dataclasses.replace(recipe, **{key: value for key, value in changes.items() if value})
+    return recipe.changed(batch_size=args.batch_size, epochs=args.epochs)
 
 
 def _train_into(folder, recipe, args, tf_config) -> int:
@@ -187,7 +186,7 @@ def _train_into(folder, recipe, args, tf_config) -> int:
     if folder.resuming:
         print(f"resuming the interrupted run from {folder.backup}")
     verbose = 1 if sys.stdout.isatty() else "compact"
-    callbacks, resume = folder.hooks()
+    callbacks, resume = folder.hooks(run_settings(recipe, args.seed))
     model, _, seconds = train(
         x_train, y_train, recipe, seed=args.seed, verbose=verbose, callbacks=callbacks, resume=resume, strategy=strategy
     )
@@ -197,6 +196,12 @@ def _train_into(folder, recipe, args, tf_config) -> int:
         folder.save(model, _metrics(recipe, args.seed, strategy, seconds, loss, accuracy))
         print(f"saved {folder.path / 'model.keras'}, metrics.json, history.json and curves.png")
     return 0
+
+
+def run_settings(recipe, seed: int) -> dict:
+    """What makes a run, as its backups record it: the recipe's settings and the seed (not its description)."""
+    settings = {key: value for key, value in dataclasses.asdict(recipe).items() if key not in ("name", "description")}
+    return {"recipe": recipe.name} | settings | {"seed": seed}
 
 
 def _metrics(recipe, seed: int, strategy, seconds: float, loss: float, accuracy: float) -> dict:

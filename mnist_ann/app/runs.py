@@ -26,6 +26,10 @@ class RunFolderError(Exception):
     """A run folder or model file that cannot be used; the message names it and the fix."""
 
 
+class BackupMismatch(RunFolderError):
+    """A backup made by a run with other settings than the run that would resume from it; the message names both."""
+
+
 class RunFolder:
     """One training run's folder.
 
@@ -75,16 +79,17 @@ class RunFolder:
 
         return bool(snapshots(self.backup))
 
-    def hooks(self) -> tuple[list, Callable]:
+    def hooks(self, run: dict | None = None) -> tuple[list, Callable]:
         """Keras callbacks (a backup after every epoch, the history kept in history.json) and the function that
-        resumes from the newest intact backup: `train`'s `callbacks` and `resume`."""
+        resumes from the newest intact backup: `train`'s `callbacks` and `resume`. `run` holds the settings that make
+        the run (recipe, seed, ...): a backup made with other settings is refused."""
         # Imported here: the lock is taken before TensorFlow loads, so a clash is reported at once.
         from mnist_ann.app.callbacks import FollowBackup, HistoryFile, SafeBackup
 
         if not self.writer:
-            backup = FollowBackup(self.backup)
+            backup = FollowBackup(self.backup, run)
             return [backup], backup.restore
-        backup = SafeBackup(self.backup)
+        backup = SafeBackup(self.backup, run)
         # History first: an epoch's line is on disk before the backup that says the epoch is done.
         return [HistoryFile(self.path / HISTORY_FILE), backup], backup.restore
 
