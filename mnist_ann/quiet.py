@@ -1,10 +1,13 @@
-"""Opt-in quiet start for TensorFlow: its C++ start-up notices are printed before its own log level applies."""
+"""Opt-in quiet start for TensorFlow: its C++ start-up notices are printed before its own log level applies. And the
+check that Keras will run on TensorFlow, the one backend this project's training (tf.data, tf.distribute) needs."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
+from pathlib import Path
 
 LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
 QUIET_LEVEL = "2"  # TensorFlow's C++ log level that hides INFO and WARNING, keeps ERROR
@@ -29,6 +32,29 @@ def native_stderr_silenced():
         os.close(saved)
 
 
+BACKEND_ENV = "KERAS_BACKEND"
+
+
+class BackendError(RuntimeError):
+    """Keras is set to a backend other than TensorFlow; the message names the setting and the fix."""
+
+
+def require_tensorflow_backend() -> None:
+    """Refuse, in one sentence, a Keras backend other than TensorFlow (from KERAS_BACKEND or Keras's keras.json)."""
+    backend, where = os.environ.get(BACKEND_ENV), f"{BACKEND_ENV} is"
+    if backend is None:
+        config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+        try:
+            backend, where = json.loads(config.read_text()).get("backend"), f"{config} sets the backend to"
+        except (OSError, ValueError, AttributeError):
+            return
+    if backend and backend != "tensorflow":
+        raise BackendError(
+            f"mnist_ann runs on Keras's TensorFlow backend, and {where} {backend!r}: "
+            f"unset {BACKEND_ENV} (or set it to tensorflow) and start again."
+        )
+
+
 def quiet_tensorflow() -> None:
     """Import TensorFlow without its start-up chatter; call it before the first TensorFlow import.
 
@@ -37,6 +63,7 @@ def quiet_tensorflow() -> None:
     it is already set, and loads TensorFlow and probes its devices with native stderr pointed at
     /dev/null. To see every message when debugging, set TF_CPP_MIN_LOG_LEVEL=0: then nothing is hidden.
     """
+    require_tensorflow_backend()
     os.environ.setdefault(LOG_LEVEL_ENV, QUIET_LEVEL)
     if "tensorflow" in sys.modules or os.environ[LOG_LEVEL_ENV] == VERBOSE_LEVEL:
         return

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import keras
+import pytest
 
 import mnist_ann
 from benchmarks import bench, choose_augmented, choose_fast, engine, experiments
@@ -58,6 +59,7 @@ def test_table_reports_medians_ranges_and_ratios():
     assert "Measured on Test CPU, 2 cores." in table and "plain `model.fit` / `Network`: 1.60×" in table
 
 
+@pytest.mark.full
 def test_benchmark_runs_end_to_end_on_tiny_data(tmp_path):
     data = (synthetic_digits(600, seed=1), synthetic_digits(100, seed=2))
     result = bench.benchmark(data, seeds=2, augmented_seeds=1, frontier=(1, 2), peer_max_iter=2, log=lambda line: None)
@@ -97,6 +99,7 @@ def test_each_fast_run_is_set_against_the_matmul_rate_measured_just_before_it():
     assert floor["matmul_gflops"] == gflop * 3 and floor["matmul_gflops_range"] == [gflop, gflop * 8]
 
 
+@pytest.mark.full
 def test_the_fast_recipe_is_the_last_candidate_and_choosing_uses_the_validation_set_only():
     last = dict(list(choose_fast.CANDIDATES.values())[-1])
     assert last.pop("label_smoothing") == 0.0  # the plain loss mnist_ann trains with
@@ -107,6 +110,7 @@ def test_the_fast_recipe_is_the_last_candidate_and_choosing_uses_the_validation_
     assert all(0.0 <= accuracy <= 1.0 for accuracies in results.values() for accuracy in accuracies)
 
 
+@pytest.mark.full
 def test_the_augmented_recipe_is_the_last_candidate_and_choosing_runs_every_kind_of_candidate():
     last = list(choose_augmented.CANDIDATES.values())[-1]
     assert dataclasses.replace(RECIPES["augmented"], **last["recipe"]) == RECIPES["augmented"]
@@ -123,6 +127,7 @@ def test_the_augmented_recipe_is_the_last_candidate_and_choosing_runs_every_kind
     assert mnist_ann.augment.DISTORTION["alpha"] == 20.0  # the candidate's settings did not stay
 
 
+@pytest.mark.full
 def test_experiments_run_every_edit_on_tiny_data_and_report_ranges():
     lines = []
     data = (synthetic_digits(300, seed=3), synthetic_digits(100, seed=4))

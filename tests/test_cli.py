@@ -65,7 +65,9 @@ def test_evaluate_text_and_json(run_dir, tiny_data):
     assert "test accuracy" in text.stdout and "weighted avg" in text.stdout
     result = cli("evaluate", "--model", run_dir / "model.keras", "--data-dir", tiny_data, "--no-verify", "--json")
     report = json.loads(result.stdout)
-    assert 0 <= report["test_accuracy"] <= 1 and report["per_class"]["7"]["support"] == 10
+    trained = json.loads((run_dir / "metrics.json").read_text())  # what train measured on the same test set
+    assert report["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-6)
+    assert report["per_class"]["7"]["support"] == 10
 
 
 def test_predict_text_json_and_show_input(run_dir, tmp_path):
@@ -74,7 +76,12 @@ def test_predict_text_json_and_show_input(run_dir, tmp_path):
     result = cli("predict", "--model", run_dir / "model.keras", tmp_path / "seven.jpg", "--json", "--show-input", shown)
     assert result.returncode == 0, result.stderr
     [entry] = json.loads(result.stdout)
-    assert 0 <= entry["digit"] <= 9 and len(entry["top3"]) == 3
+    from mnist_ann.app.runs import load_model
+    from mnist_ann.images import load_digit
+
+    own = load_model(run_dir / "model.keras").predict(load_digit(tmp_path / "seven.jpg").reshape(1, 784), verbose=0)[0]
+    assert entry["digit"] == int(own.argmax()) and entry["probability"] == pytest.approx(float(own.max()), abs=1e-6)
+    assert len(entry["top3"]) == 3
     assert entry["top3"][0]["digit"] == entry["digit"] and entry["probability"] >= entry["top3"][1]["probability"]
     with Image.open(shown) as image:
         assert image.size == (28, 28)

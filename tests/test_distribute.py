@@ -188,6 +188,7 @@ def test_mirrored_replicas_share_each_batch_and_train_like_one_device():
 # --- two workers on 127.0.0.1 ---------------------------------------------------------------------
 
 
+@pytest.mark.full
 def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     data = tmp_path / "idx"
     write_mnist(data, n_train=1200, n_test=300)
@@ -231,6 +232,7 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     assert chief["test_loss"] == pytest.approx(alone["test_loss"], rel=1e-3)
 
 
+@pytest.mark.full
 def test_a_killed_multi_worker_run_resumes_on_shared_storage(tmp_path):
     data = tmp_path / "idx"
     write_mnist(data, n_train=600, n_test=200)

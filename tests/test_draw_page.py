@@ -35,7 +35,7 @@ def _missing() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "Playwright for Python is not installed (make installs it from requirements.lock)"
+        return "Playwright for Python is not installed (make installs it from requirements-dev.lock)"
     return None
 
 

@@ -196,6 +196,7 @@ def small_file_system(tmp_path):
         subprocess.run(["umount", str(mount)], capture_output=True)
 
 
+@pytest.mark.full
 def test_a_really_full_file_system_ends_cleanly_and_the_run_finishes_once_there_is_room(
     small_file_system, tiny_data, straight
 ):

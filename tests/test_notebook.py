@@ -18,6 +18,8 @@ import mnist_ann
 from conftest import SHARED_MNIST, Mirror
 from mnist_ann import data
 
+pytestmark = pytest.mark.full  # whole notebook runs: the full tier (make test-all)
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "MNIST-NN.ipynb"
 NEEDS_DATA = pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the MNIST files are not beside this checkout")

@@ -89,8 +89,12 @@ def test_digits_are_bright_ink_on_black_everywhere():
 
 def test_confidence_panels_do_not_overlap():
     probabilities = np.eye(10)[Y_PRED] * 0.9 + 0.01
-    right, wrong = mnist_ann.plot_confidence(probabilities, Y_TRUE).axes
+    fig = mnist_ann.plot_confidence(probabilities, Y_TRUE)
+    right, wrong = fig.axes
     assert right.get_title().startswith("right answers (7)") and wrong.get_title().startswith("wrong answers (3)")
+    renderer = fig.canvas.get_renderer()
+    a, b = right.get_tightbbox(renderer), wrong.get_tightbbox(renderer)  # each panel with its titles and labels
+    assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0, (a, b)
 
 
 def test_the_same_figure_gives_the_same_bytes(tmp_path):

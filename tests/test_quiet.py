@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from mnist_ann.quiet import BackendError, require_tensorflow_backend
+
 PROBE = "import mnist_ann; mnist_ann.quiet_tensorflow(); import tensorflow as tf; print('loaded', tf.__version__)"
 
 
@@ -27,3 +31,23 @@ def test_level_0_leaves_tensorflow_alone_so_its_messages_show():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env)
     assert result.stdout.strip() == "False"  # nothing loaded behind a silenced stderr: TensorFlow speaks freely later
     assert run("0").stdout.startswith("loaded ")
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_another_keras_backend_is_refused_in_one_sentence(monkeypatch, cli_here, backend):
+    monkeypatch.setenv("KERAS_BACKEND", backend)
+    with pytest.raises(BackendError, match=f"and KERAS_BACKEND is '{backend}': unset KERAS_BACKEND"):
+        require_tensorflow_backend()
+    result = cli_here("evaluate", "--model", "model.keras")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("mnist-ann evaluate: error: mnist_ann runs on Keras's TensorFlow backend")
+
+
+def test_a_keras_json_naming_another_backend_is_refused_and_tensorflow_is_not(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    with pytest.raises(BackendError, match="keras.json sets the backend to 'jax'"):
+        require_tensorflow_backend()
+    (tmp_path / "keras.json").write_text('{"backend": "tensorflow"}')
+    require_tensorflow_backend()  # no error

@@ -70,7 +70,7 @@ def test_the_licence_is_the_mit_licence_pyproject_names():
 
 
 def test_make_refuses_an_unsupported_python_in_one_sentence(tmp_path):
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
+    for name in ("Makefile", "requirements-dev.lock", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     old = tmp_path / "python3.10"  # answers like a Python 3.10: its version, and False to the version check
     old.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "Python 3.10.13"; else exit 1; fi\n')

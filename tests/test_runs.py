@@ -17,6 +17,7 @@ from mnist_ann.app.callbacks import HistoryFile
 from mnist_ann.app.runs import LOCK_FILE, RunFolder, RunFolderError, load_model
 
 
+@pytest.mark.full
 def test_killed_training_resumes_from_the_last_epoch_and_matches_an_uninterrupted_run(tmp_path, tiny_data):
     args = ["train", "--epochs", "4", "--data-dir", tiny_data, "--no-verify", "--seed", "5"]
     crashed = subprocess.run(
@@ -47,6 +48,7 @@ def test_killed_training_resumes_from_the_last_epoch_and_matches_an_uninterrupte
     assert resumed_history == straight_history
 
 
+@pytest.mark.full
 def test_two_trainings_into_the_same_folder_at_once_one_trains_the_other_stops(tmp_path, tiny_data):
     out = tmp_path / "shared-out"
     processes = [

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from mnist_ann.app.distribute import DEFAULT_STRATEGY, STRATEGIES
-from mnist_ann.quiet import quiet_tensorflow
+from mnist_ann.quiet import BackendError, quiet_tensorflow, require_tensorflow_backend
 from mnist_ann.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 
 EXIT_ERROR = 2  # bad input: one sentence on stderr, nothing written
@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `mnist-ann` and `python -m mnist_ann`; returns the exit status."""
     args = build_parser().parse_args(argv)
+    try:
+        require_tensorflow_backend()
+    except BackendError as exc:
+        print(f"mnist-ann {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     from mnist_ann.app.distribute import StrategyError
     from mnist_ann.app.runs import RunFolderError
     from mnist_ann.data import MnistDataError

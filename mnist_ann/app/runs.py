@@ -49,7 +49,7 @@ class RunFolder:
     def create(cls, out: str | None, recipe_name: str) -> RunFolder:
         """Claim `out`, or a new folder under runs/ named after the time and recipe, for this process."""
         folder = cls(out if out is not None else _new_folder(recipe_name))
-        folder._claim()
+        folder.claim()
         return folder
 
     @classmethod
@@ -108,7 +108,8 @@ class RunFolder:
         plots.plt.close(plots.plot_history(history, path=self.path / CURVES_FILE))
         write_text_atomically(self.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
 
-    def _claim(self) -> None:
+    def claim(self) -> None:
+        """Create the folder if need be and take its lock; refuse a file, a finished run or a folder in use."""
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"--out {self.path} is a file, not a folder; choose a folder name.")
         self._refuse_finished()
