@@ -14,7 +14,7 @@ NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-all lint lock bench engine experiments choose variant serve clean
+.PHONY: run test test-all lint lock bench experiments choose variant serve clean
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no Python 3.11, 3.12 or 3.13 found (python3 is $$(python3 --version 2>&1)); install one, or pass PYTHON=/path/to/python3.12." >&2; exit 1; }
@@ -60,11 +60,6 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 60,75 \
 		--json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json --figure images/benchmark.png
-	$(PY) -m benchmarks.publish
-
-# What each piece of the training engine costs: `fast` with one piece taken away at a time, alternated.
-engine: $(VENV)/.installed
-	$(PY) -m benchmarks.engine --rounds 3 --json benchmarks/results/engine-cpu-2core.json
 	$(PY) -m benchmarks.publish
 
 # The notebook's "experiments to try": each edit over five seeds; the notebook prints the file it writes.

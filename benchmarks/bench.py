@@ -1,4 +1,4 @@
-"""Benchmark: the `original` and `fast` recipes and `fast` on plain `model.fit`, alternated in one run,
+"""Benchmark: the `original` and `fast` recipes, alternated in one run,
 the arithmetic floor, `augmented`, inference, a peer, and a figure of test accuracy against training time.
 
     python -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 60,75 \
@@ -93,21 +93,15 @@ def inference_rate(model, x: np.ndarray, batch: int, seconds: float = 1.0) -> fl
     return batch / statistics.median(times)
 
 
-PLAIN_KERAS = "fast_plain_keras"  # the `fast` recipe on a plain keras.Sequential's model.fit, one call per batch
-
-
 def run_recipe(data, name: str, seed: int, epochs: int | None = None):
     """Train one recipe on the full data for one seed (for `epochs`, default the recipe's): its time, accuracy and
     peak memory, and the model."""
-    import dataclasses
-
     from mnist_ann.training import train
 
-    recipe = get_recipe("fast" if name == PLAIN_KERAS else name)
-    recipe = dataclasses.replace(recipe, epochs=epochs or recipe.epochs)  # a schedule fitted to the epochs run
+    recipe = get_recipe(name).changed(epochs=epochs)  # a schedule fitted to the epochs run
     (x_train, y_train), (x_test, y_test) = data
     _peak_rss_reset()
-    model, _, seconds = train(x_train, y_train, recipe, seed=seed, verbose=0, whole_epochs=name != PLAIN_KERAS)
+    model, _, seconds = train(x_train, y_train, recipe, seed=seed, verbose=0)
     loss, accuracy = evaluate(model, x_test, y_test)
     result = {
         "recipe": name,
@@ -164,7 +158,7 @@ def summarize(runs: list[dict]) -> dict:
 def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_max_iter: int = 30, log=print) -> dict:
     """Run everything and return one JSON-ready dict. `frontier`: epoch counts to train `augmented` for, once each
     (seed 0), to show what shorter runs of it give."""
-    runs = {"original": [], "fast": [], PLAIN_KERAS: []}
+    runs = {"original": [], "fast": []}
     fast_model = None
 
     def record(name: str, seed: int, epochs: int | None = None, key: str | None = None):
@@ -178,10 +172,7 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_
         return model
 
     for seed in range(seeds):
-        order = (
-            ("original", "fast", PLAIN_KERAS) if seed % 2 == 0 else (PLAIN_KERAS, "fast", "original")
-        )  # drift hits all
-        for name in order:
+        for name in ("original", "fast") if seed % 2 == 0 else ("fast", "original"):  # drift hits both
             model = record(name, seed)
             fast_model = model if name == "fast" else fast_model  # inference is timed on a trained `fast` model
     for seed in range(augmented_seeds):
@@ -198,8 +189,6 @@ def benchmark(data, seeds: int = 5, augmented_seeds: int = 0, frontier=(), peer_
         "seeds": seeds,
         "summary": summary,
         "speedup_original_over_fast": summary["original"]["train_seconds"]["median"]
-        / summary["fast"]["train_seconds"]["median"],
-        "plain_keras_over_network": summary[PLAIN_KERAS]["train_seconds"]["median"]
         / summary["fast"]["train_seconds"]["median"],
         **_floor(data, fast_model, [run for r in runs.values() for run in r], runs["fast"]),
         "inference_images_per_second": {
@@ -278,7 +267,7 @@ def format_table(result: dict) -> str:
         return f"{stat['median']:{fmt}} ({stat['min']:{fmt}}–{stat['max']:{fmt}})"
 
     for name, s in result["summary"].items():
-        label = s.get("recipe", "`fast` on plain `model.fit`" if name == PLAIN_KERAS else f"`{name}`")
+        label = s.get("recipe", f"`{name}`")
         rows.append(
             f"| {label} | {s['epochs']} | {cell(s['train_seconds'], '.1f')} | {cell(s['seconds_per_epoch'], '.2f')} "
             f"| {cell(s['test_accuracy'], '.4f')} | {cell(s['peak_rss_mb'], '.0f')} |"
@@ -295,11 +284,9 @@ def format_table(result: dict) -> str:
     rows += [
         "",
         f"Measured on {machine.get('cpu_model', 'an unnamed CPU')}, {machine.get('cpu_count', '?')} cores. "
-        f"Median over seeds (min–max in brackets): {result['seeds']} for `original`, `fast` and `fast` on plain "
-        f"`model.fit`, which alternate within one run, {result['summary'].get('augmented', {}).get('runs', 0)} for "
-        f"`augmented`, one for each cut of it. `original` / `fast` training time: "
-        f"**{result['speedup_original_over_fast']:.1f}×**; plain `model.fit` / `Network`: "
-        f"{result['plain_keras_over_network']:.2f}×.",
+        f"Median over seeds (min–max in brackets): {result['seeds']} for `original` and `fast`, which alternate "
+        f"within one run, {result['summary'].get('augmented', {}).get('runs', 0)} for `augmented`, one for each cut "
+        f"of it. `original` / `fast` training time: **{result['speedup_original_over_fast']:.1f}×**.",
         f"Matrix multiply (a {' × '.join(map(str, MATMUL_SHAPE[:2]))} by {' × '.join(map(str, MATMUL_SHAPE[1:]))} "
         f"float32 product, the machine's sustained rate): {result['matmul_gflops']:.0f} GFLOP/s, the median of "
         f"measurements before each run ({low:.0f}–{high:.0f}); one epoch is {result['flops_per_epoch'] / 1e9:.1f} "
@@ -338,7 +325,6 @@ def headline(result: dict) -> str:
 LABELS = {
     "original": "original (the write-up's recipe)",
     "fast": "fast",
-    PLAIN_KERAS: "fast on plain model.fit, one call per batch",
     "augmented": "augmented",
     "frontier": "augmented cut to N epochs",
     "sklearn_mlp": "scikit-learn MLP (128, 32)",
@@ -401,13 +387,7 @@ def summarize_benchmark(result: dict) -> dict:
         for name, s in result["summary"].items()
         if name in RECIPES
     }
-    ratio = result["plain_keras_over_network"]  # how much longer the notebook's plain model.fit takes
-    return {
-        "date": result["date"],
-        "machine": result["machine"],
-        "recipes": recipes,
-        "notebook_fit_over_network": ratio,
-    }
+    return {"date": result["date"], "machine": result["machine"], "recipes": recipes}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -5,7 +5,6 @@ python -m benchmarks.choose_fast --seeds 5        (prints one line per candidate
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 
@@ -29,9 +28,6 @@ CANDIDATES = {
 
 def choose(x_train, y_train, seeds: int, log=print) -> dict[str, list[float]]:
     """Train every candidate for `seeds` seeds; log and return each one's final validation accuracies."""
-    import keras
-
-    from mnist_ann.epochs import Network
     from mnist_ann.model import build_model
     from mnist_ann.training import fit, set_seed
 
@@ -39,15 +35,13 @@ def choose(x_train, y_train, seeds: int, log=print) -> dict[str, list[float]]:
     fit_split, val_split = training_split(x_train, y_train)
     results = {}
     for label, candidate in CANDIDATES.items():
-        changes = dict(candidate)
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=changes.pop("label_smoothing"))
-        recipe = dataclasses.replace(fast, **changes)
+        recipe = fast.changed(**candidate)
         accuracies, seconds = [], []
         for seed in range(seeds):
             set_seed(seed)
             start = time.perf_counter()
-            model = build_model(model_class=Network)
-            history = fit(model, fit_split, val_split, recipe, seed=seed, verbose=0, loss=loss)
+            model = build_model()
+            history = fit(model, fit_split, val_split, recipe, seed=seed, verbose=0)
             seconds.append(time.perf_counter() - start)
             accuracies.append(history.history["val_accuracy"][-1])
         log(candidate_line(label, accuracies, seconds, width=48))

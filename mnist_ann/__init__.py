@@ -50,8 +50,8 @@ _WHERE = {
     "precomputed": ("precomputed_experiments", "precomputed_results"),
     "quiet": ("quiet_tensorflow",),
     "recipes": ("RECIPES", "Recipe", "get_recipe"),
-    "epochs": ("EpochBatches", "Network"),
-    "training": ("EpochLog", "changes_from_default", "fit", "learning_rate_schedule", "set_seed", "train"),
+    "epochs": ("EpochBatches",),
+    "training": ("EpochLog", "fit", "learning_rate_schedule", "set_seed", "train"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 

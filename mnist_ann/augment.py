@@ -7,10 +7,8 @@ image's place in its shuffled batch, and the distortion draws stateless random n
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -82,26 +80,13 @@ def distort_batch(x: tf.Tensor, seed: tf.Tensor, **settings) -> tf.Tensor:
     `shift` pixels. Each output pixel then samples the input bilinearly at its moved position, in one pass; outside
     the image counts as 0. Same shape, dtype and 0-1 range.
     """
+    unknown = set(settings) - set(DISTORTION)
+    if unknown:
+        raise ValueError(f"unknown distortion settings {sorted(unknown)}; choose from {sorted(DISTORTION)}.")
     settings = DISTORTION | settings
     moves, weights = random_moves(tf.shape(x)[0], seed, modes=settings["modes"])
     field = settings["alpha"] * tf.tensordot(weights, tf.constant(field_modes(settings["sigma"], settings["modes"])), 1)
     return warp(x, moves, field, degrees=settings["degrees"], zoom=settings["zoom"], shift=settings["shift"])
-
-
-@contextlib.contextmanager
-def distortion_settings(**changes) -> Iterator[None]:
-    """Within the block, `distort_batch` uses these settings instead of DISTORTION's (for comparing candidates);
-    only models traced inside the block see them."""
-    unknown = set(changes) - set(DISTORTION)
-    if unknown:
-        raise ValueError(f"unknown distortion settings {sorted(unknown)}; choose from {sorted(DISTORTION)}.")
-    before = dict(DISTORTION)
-    DISTORTION.update(changes)
-    try:
-        yield
-    finally:
-        DISTORTION.clear()
-        DISTORTION.update(before)
 
 
 def random_moves(n, seed: tf.Tensor, *, modes: int) -> tuple[tf.Tensor, tf.Tensor]:

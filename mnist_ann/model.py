@@ -11,20 +11,17 @@ NUM_CLASSES = 10
 HIDDEN = (128, 32)  # neurons in each hidden layer
 
 
-def build_model(
-    hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu", *, model_class=keras.Sequential
-) -> keras.Sequential:
+def build_model(hidden: tuple[int, ...] = HIDDEN, activation: str | None = "relu") -> keras.Sequential:
     """The 784-128-32-10 feed-forward network (104,938 parameters) as a keras.Sequential, not yet compiled.
 
     `hidden` and `activation` change it for experiments: `hidden=()` is a linear model, `activation=None` drops ReLU.
-    `model_class` is the Sequential to build: mnist_ann.Network for the whole-epoch engine.
     """
     layers = [
         keras.Input(shape=(INPUT_SIZE,), name="pixels"),
         *(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}") for i, units in enumerate(hidden, 1)),
         keras.layers.Dense(NUM_CLASSES, activation="softmax", name="digit"),
     ]
-    return model_class(layers, name="mnist_ann")
+    return keras.Sequential(layers, name="mnist_ann")
 
 
 def network_layout(model: keras.Model) -> str:
@@ -45,9 +42,3 @@ def compile_model(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=["accuracy"], **settings
     )
     return model
-
-
-def portable_copy(model: keras.Model) -> keras.Sequential:
-    """A plain keras.Sequential sharing `model`'s layers: a .keras file of it loads wherever Keras does,
-    without mnist_ann installed."""
-    return keras.Sequential([keras.Input(shape=(INPUT_SIZE,), name="pixels"), *model.layers], name=model.name)

@@ -7,7 +7,9 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How to train the network: batch, epochs, learning-rate schedule, augmentation, how often to call TensorFlow."""
+    """How to train the network: batch, epochs, learning-rate schedule, augmentation and loss. The one description
+    of a run: every change to one (the notebook's EPOCHS, the command line's --epochs, a candidate of the choosers)
+    is `changed`'s."""
 
     name: str
     description: str
@@ -17,7 +19,8 @@ class Recipe:
     schedule: str = "constant"  # "constant", or "cosine": linear warm-up, then cosine decay to zero
     warmup_epochs: int = 0
     augment: str = "none"  # "none", "shift" (up to one pixel) or "elastic" (elastic distortion, rotation, zoom, shift)
-    loop: str = "epoch"  # "epoch": one compiled call per epoch; "step": one per batch, as plain Keras does
+    distortion: tuple[tuple[str, float], ...] = ()  # (name, value) pairs in place of augment.DISTORTION's, for elastic
+    label_smoothing: float = 0.0  # the cross-entropy's label smoothing (0: the plain loss)
 
     def changed(self, **settings) -> Recipe:
         """This recipe with some settings changed (`epochs=6, learning_rate=0.1`); a setting given as None keeps
@@ -25,17 +28,19 @@ class Recipe:
         unknown = sorted(set(settings) - {field.name for field in dataclasses.fields(self)})
         if unknown:
             raise ValueError(f"a recipe has no setting {unknown[0]!r}; it has: {', '.join(_SETTINGS)}.")
-        return dataclasses.replace(self, **{key: value for key, value in settings.items() if value is not None})
+        settings = {key: value for key, value in settings.items() if value is not None}
+        if isinstance(settings.get("distortion"), dict):  # a recipe stays hashable: the settings as sorted pairs
+            settings["distortion"] = tuple(sorted(settings["distortion"].items()))
+        return dataclasses.replace(self, **settings)
 
 
 RECIPES = {
     "original": Recipe(
         name="original",
-        description="the original write-up's: Adam with Keras defaults, batch 32, 10 epochs, one call per batch",
+        description="the original write-up's: Adam with Keras defaults, batch 32, 10 epochs",
         epochs=10,
         batch_size=32,
         learning_rate=1e-3,
-        loop="step",
     ),
     "fast": Recipe(
         name="fast",
@@ -60,15 +65,12 @@ RECIPES = {
 
 _SETTINGS = [field.name for field in dataclasses.fields(Recipe)]
 DEFAULT_RECIPE = "fast"
-RENAMED = {"seed": "original"}  # old name -> new name: the old one clashed with the random seed's
 
 
 def get_recipe(name: str | Recipe) -> Recipe:
     """The recipe called `name`; a clear ValueError names the choices otherwise."""
     if isinstance(name, Recipe):
         return name
-    if name in RENAMED:
-        raise ValueError(f"the recipe {name!r} is now called {RENAMED[name]!r}; use that name instead.")
     try:
         return RECIPES[name]
     except (KeyError, TypeError):

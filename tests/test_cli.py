@@ -222,7 +222,6 @@ def test_bad_model_files(tmp_path, make, message, cli_here):
     "args, message",
     [
         (["--recipe", "turbo"], "unknown recipe 'turbo'; choose one of"),
-        (["--recipe", "seed"], "the recipe 'seed' is now called 'original'; use that name instead."),
         (["--epochs", "-3"], "-3 must be 1 or more"),
         (["--out", "{file}/sub"], "cannot write the run folder"),
         (["--data-dir", "{tmp}/no-such-folder"], "does not exist; point --data-dir at a folder"),

@@ -159,7 +159,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
         print("rows", [int(p.shape[0]) for p in parts], "same", bool(np.array_equal(np.concatenate(parts), whole[0])))
     (x_train, y_train), (x_test, y_test) = synthetic_digits(600, 0), synthetic_digits(200, 1)
     for name, s in (("mirrored", strategy), ("default", None)):
-        model, history, _ = train(x_train, y_train, "fast", seed=2, epochs=2, verbose=0, strategy=s)
+        fast = mnist_ann.get_recipe("fast").changed(epochs=2)
+        model, history, _ = train(x_train, y_train, fast, seed=2, verbose=0, strategy=s)
         print(name, history.history["loss"][-1], mnist_ann.evaluate(model, x_test, y_test)[0])
     """
 )

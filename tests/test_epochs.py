@@ -1,4 +1,4 @@
-"""EpochBatches serve the notebook's tf.data batches; a whole-epoch call trains exactly like one call per batch."""
+"""EpochBatches serve the notebook's tf.data batches; an epoch's batches per call train exactly like one per call."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
-from mnist_ann.epochs import EpochBatches, Network
-from mnist_ann.model import build_model, compile_model, portable_copy
+from mnist_ann.epochs import EpochBatches
+from mnist_ann.model import build_model, compile_model
 
 
 @pytest.fixture
@@ -72,82 +72,85 @@ def test_an_epoch_covers_every_example_once_with_its_own_label(tiny, augment):
         assert sorted(rows[r.tobytes()] for r in images) == sorted(y.argmax(1))
 
 
-def _train(x, y, whole: bool, epochs: int = 2, augment: str = "shift", first_epoch: int = 0, model=None):
+def _train(x, y, per_call: int, epochs: int = 2, augment: str = "shift", first_epoch: int = 0, model=None):
+    """Train on EpochBatches with `per_call` batches per call into TensorFlow (compile's steps_per_execution)."""
     keras.utils.set_random_seed(0)
     if model is None:
-        model = compile_model(build_model(model_class=Network) if whole else build_model(), 3e-3)
+        model = compile_model(build_model(), 3e-3, steps_per_execution=per_call)
     batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment=augment)
-    validation = (x[270:], y[270:])
-    settings = dict(epochs=epochs, initial_epoch=first_epoch, shuffle=False, verbose=0)
-    if whole:
-        history = model.fit(batches.whole_epochs(epochs, validation, first_epoch), steps_per_epoch=1, **settings)
-    else:
-        data = batches.dataset(epochs, first_epoch)
-        history = model.fit(
-            data, steps_per_epoch=batches.steps, validation_data=validation, validation_batch_size=30, **settings
-        )
+    history = model.fit(
+        batches.dataset(epochs, first_epoch),
+        steps_per_epoch=batches.steps,
+        validation_data=(x[270:], y[270:]),
+        validation_batch_size=30,
+        epochs=epochs,
+        initial_epoch=first_epoch,
+        shuffle=False,
+        verbose=0,
+    )
     return model, history.history
 
 
 @pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
-def test_a_whole_epoch_per_call_trains_bit_for_bit_like_one_call_per_batch(tiny, augment):
+def test_an_epoch_per_call_trains_bit_for_bit_like_one_call_per_batch(tiny, augment):
+    """What `mnist_ann.fit` does (steps_per_execution: an epoch's 5 batches per call) is what the notebook's plain
+    `model.fit` does, one batch per call: the same numbers, so the command line prints the notebook's log."""
     x, y = tiny
-    whole_model, whole_history = _train(x, y, True, epochs=3, augment=augment)
-    step_model, step_history = _train(x, y, False, epochs=3, augment=augment)
-    assert whole_history.keys() == step_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert whole_history == step_history  # validation too: scored in one batch both ways
-    for a, b in zip(whole_model.get_weights(), step_model.get_weights(), strict=True):
+    epoch_model, epoch_history = _train(x, y, 5, epochs=3, augment=augment)
+    batch_model, batch_history = _train(x, y, 1, epochs=3, augment=augment)
+    assert epoch_history.keys() == batch_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert epoch_history == batch_history
+    for a, b in zip(epoch_model.get_weights(), batch_model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert whole_history["accuracy"][-1] > whole_history["accuracy"][0]
+    assert epoch_history["accuracy"][-1] > epoch_history["accuracy"][0]
 
 
-def test_validation_given_to_fit_instead_gives_the_same_numbers(tiny):
+def test_fit_calls_tensorflow_once_an_epoch(tiny, monkeypatch):
+    """mnist_ann.fit sets steps_per_execution to an epoch's batches; a test that fails when it stops doing so."""
     x, y = tiny
+    seen = {}
+    compile_model = mnist_ann.training.compile_model
 
-    def fit(validation=None, **kwargs):
-        keras.utils.set_random_seed(0)
-        model = compile_model(build_model(model_class=Network), 3e-3)
-        batches = EpochBatches(x[:270], y[:270], 64, seed=3, augment="shift")
-        data = batches.whole_epochs(2, validation)
-        return model.fit(data, steps_per_epoch=1, epochs=2, shuffle=False, verbose=0, **kwargs).history
+    def spy(model, *args, **settings):
+        seen.update(settings)
+        return compile_model(model, *args, **settings)
 
-    in_the_step = fit((x[270:], y[270:]))
-    by_keras = fit(validation_data=tf.data.Dataset.from_tensor_slices((x[270:], y[270:])).batch(7))
-    for key, values in in_the_step.items():
-        np.testing.assert_allclose(values, by_keras[key], rtol=1e-5, err_msg=key)
-    every_other = fit(validation_data=(x[270:], y[270:]), validation_freq=2)
-    assert len(every_other["loss"]) == 2 and every_other["val_loss"] == pytest.approx(in_the_step["val_loss"][1:])
+    monkeypatch.setattr(mnist_ann.training, "compile_model", spy)
+    recipe = mnist_ann.get_recipe("fast").changed(batch_size=64, epochs=1)
+    mnist_ann.fit(build_model(), (x[:270], y[:270]), (x[270:], y[270:]), recipe, verbose=0)
+    assert seen["steps_per_execution"] == 5  # 270 images in batches of 64
 
 
-@pytest.mark.parametrize("whole", [True, False], ids=["whole-epochs", "per-batch"])
-def test_a_resumed_run_repeats_the_uninterrupted_one(tiny, whole):
+def test_a_resumed_run_repeats_the_uninterrupted_one(tiny):
     x, y = tiny
-    uninterrupted, history = _train(x, y, whole, epochs=3)
-    first, _ = _train(x, y, whole, epochs=1)
+    uninterrupted, history = _train(x, y, 5, epochs=3)
+    first, _ = _train(x, y, 5, epochs=1)
     state = [v.numpy() for v in first.weights + first.optimizer.variables]
-    resumed = compile_model(build_model(model_class=Network) if whole else build_model(), 3e-3)  # a new process
+    resumed = compile_model(build_model(), 3e-3, steps_per_execution=5)  # as a new process would
     resumed.optimizer.build(resumed.trainable_variables)
     for variable, value in zip(resumed.weights + resumed.optimizer.variables, state, strict=True):
         variable.assign(value)
-    _, resumed_history = _train(x, y, whole, epochs=3, first_epoch=1, model=resumed)
+    _, resumed_history = _train(x, y, 5, epochs=3, first_epoch=1, model=resumed)
     assert resumed_history == {key: values[1:] for key, values in history.items()}
     for a, b in zip(uninterrupted.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_network_is_keras_on_anything_else(tiny):
+def test_a_recipes_distortion_settings_reach_the_distortion_and_wrong_ones_are_named(tiny):
     x, y = tiny
-    model = compile_model(build_model(model_class=Network))
-    history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)
-    assert set(history.history) == {"loss", "accuracy"}
 
+    def first_epoch(**distortion):
+        keras.utils.set_random_seed(1)
+        batches = EpochBatches(x, y, 64, seed=1, augment="elastic", distortion=distortion)
+        return np.concatenate([batch[0].numpy() for batch in batches.dataset(1)])
 
-def test_compile_creates_the_optimizer_and_metric_variables_so_the_step_is_traced_once(tiny):
-    model = compile_model(build_model(model_class=Network))
-    assert model.optimizer.built and len(model.optimizer.variables) > len(model.trainable_variables)
-    names = {variable.path.split("/")[0] for variable in model.metrics_variables}
-    assert {"loss", "accuracy"} <= names, names  # built now, not inside the first compiled step...
-    assert all(not np.any(variable.numpy()) for variable in model.metrics_variables)  # ...and counting nothing yet
+    still = first_epoch(alpha=0.0, degrees=0.0, zoom=0.0, shift=0.0)  # no move at all: the images in their order
+    keras.utils.set_random_seed(1)
+    order = EpochBatches(x, y, 64, seed=1).orders(1)[0]
+    np.testing.assert_allclose(still, x[order], atol=1e-6)
+    assert not np.allclose(first_epoch(), still, atol=1e-3)  # the recipe's own distortion moves them
+    with pytest.raises(ValueError, match=r"unknown distortion settings \['grid'\]"):
+        first_epoch(grid=4)
 
 
 def test_bad_choices_are_named(tiny):
@@ -158,9 +161,9 @@ def test_bad_choices_are_named(tiny):
 
 
 def test_the_saved_model_is_a_plain_sequential_that_loads_without_mnist_ann(tmp_path, tiny):
-    model = build_model(model_class=Network)
+    model = build_model()
     path = tmp_path / "model.keras"
-    portable_copy(model).save(path)
+    model.save(path)
     config = json.loads(zipfile.ZipFile(path).read("config.json"))
     assert config["class_name"] == "Sequential" and config["module"] == "keras"
     loaded = keras.saving.load_model(path, safe_mode=True)

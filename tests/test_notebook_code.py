@@ -219,3 +219,29 @@ def test_the_install_cell_installs_from_the_repository_only_where_mnist_ann_is_m
     [command] = calls
     assert command[1:5] == ["-m", "pip", "install", "-q"] and command[-1].startswith("git+https://github.com/")
     assert len(install.splitlines()) <= 5
+
+
+def test_the_last_cells_name_every_change_from_the_published_run():
+    ns = run(prepared(n_train=400), cell("def changes_from_published("))
+    changes_from_published, x_fit, y_fit = ns["changes_from_published"], ns["x_fit"], ns["y_fit"]
+    fast = mnist_ann.get_recipe("fast")
+    published = mnist_ann.EpochBatches(x_fit, y_fit, fast.batch_size, augment=fast.augment)
+    assert changes_from_published(mnist_ann.build_model(), fast, x_fit, published) == []
+    narrow = mnist_ann.build_model(hidden=(64,))
+    unscaled = x_fit * 255
+    edited = fast.changed(epochs=6, learning_rate=0.1)
+    few = mnist_ann.EpochBatches(unscaled[:100], y_fit[:100], 32, augment="none")
+    changes = changes_from_published(narrow, edited, unscaled, few)
+    assert changes[:4] == [
+        "6 epochs instead of 12",
+        "learning_rate 0.1",
+        "batches of 32, augment 'none', 100 images",
+        "pixels not scaled to 0-1",
+    ]
+    assert changes[4].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")
+    assert len(changes) == 5
+    original = mnist_ann.get_recipe("original")  # another recipe is one change, with its own settings
+    batches = mnist_ann.EpochBatches(x_fit, y_fit, original.batch_size, augment=original.augment)
+    assert changes_from_published(mnist_ann.build_model(), original, x_fit, batches) == [
+        "recipe 'original' instead of 'fast'"
+    ]

@@ -17,11 +17,6 @@ def test_unknown_recipe_names_the_choices():
         mnist_ann.get_recipe("fastest")
 
 
-def test_the_old_name_of_the_original_recipe_names_the_new_one():
-    with pytest.raises(ValueError, match="^the recipe 'seed' is now called 'original'; use that name instead.$"):
-        mnist_ann.get_recipe("seed")
-
-
 def test_recipes_are_frozen_and_named_by_their_key():
     assert all(recipe.name == name for name, recipe in RECIPES.items())
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
-import keras
 import numpy as np
 import pytest
 
@@ -29,7 +27,7 @@ def test_cosine_schedule_warms_up_to_the_peak_then_decays_to_zero():
 
 
 def test_a_run_cut_to_one_epoch_still_warms_up_and_decays():
-    recipe = dataclasses.replace(RECIPES["fast"], epochs=1)  # what --epochs 1 trains
+    recipe = RECIPES["fast"].changed(epochs=1)  # what --epochs 1 trains
     schedule = learning_rate_schedule(recipe, train_size=5_000)  # 5 steps
     assert float(schedule(0)) == 0.0 and float(schedule(2)) == pytest.approx(recipe.learning_rate)
     assert float(schedule(5)) == pytest.approx(0.0, abs=1e-9)
@@ -49,14 +47,14 @@ def test_train_takes_the_training_split_and_holds_out_its_last_tenth(monkeypatch
 
     monkeypatch.setattr(mnist_ann.training, "fit", spy)
     (x, y), _ = _tiny_data()
-    mnist_ann.train(x, y, "fast", epochs=1, verbose=0)
+    mnist_ann.train(x, y, RECIPES["fast"].changed(epochs=1), verbose=0)
     assert seen == {"fit": 360, "val": 40}
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_each_recipe_trains_on_tiny_data_and_keeps_the_architecture(name):
     (x, y), _ = _tiny_data()
-    model, history, seconds = mnist_ann.train(x, y, name, seed=0, epochs=1, verbose=0)
+    model, history, seconds = mnist_ann.train(x, y, RECIPES[name].changed(epochs=1), seed=0, verbose=0)
     assert model.count_params() == 104_938
     assert len(history.history["loss"]) == 1 and "val_accuracy" in history.history
     assert int(model.optimizer.iterations) == math.ceil(360 / RECIPES[name].batch_size)  # the recipe's batches
@@ -66,7 +64,7 @@ def test_training_learns_and_repeats_exactly_with_the_same_seed():
     (x, y), (x_test, y_test) = _tiny_data()
     runs = []
     for _ in range(2):
-        model, history, _ = mnist_ann.train(x, y, "fast", seed=3, epochs=3, verbose=0)
+        model, history, _ = mnist_ann.train(x, y, RECIPES["fast"].changed(epochs=3), seed=3, verbose=0)
         runs.append((history.history, [w.copy() for w in model.get_weights()]))
     assert runs[0][0] == runs[1][0]
     assert len(runs[0][1]) == len(runs[1][1]) == 6  # kernel and bias of three layers
@@ -78,37 +76,10 @@ def test_training_learns_and_repeats_exactly_with_the_same_seed():
 
 def test_compact_log_prints_one_line_per_epoch(capsys):
     (x, y), _ = _tiny_data()
-    mnist_ann.train(x, y, "fast", seed=0, epochs=2)
+    mnist_ann.train(x, y, RECIPES["fast"].changed(epochs=2), seed=0)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("epoch 1/2  loss ") and "val_accuracy" in lines[1]
-
-
-def test_changes_from_the_published_notebook_are_named():
-    (x, y), _ = _tiny_data()
-    x_fit, y_fit = mnist_ann.preprocess(x), mnist_ann.one_hot(y)
-    fast = RECIPES["fast"]
-    published = mnist_ann.EpochBatches(x_fit, y_fit, fast.batch_size, augment=fast.augment)
-    assert mnist_ann.changes_from_default(mnist_ann.build_model(), fast, x_fit, published) == []
-    narrow = mnist_ann.build_model(hidden=(64,))
-    unscaled = x_fit * 255
-    edited = fast.changed(epochs=6, learning_rate=0.1)
-    few = mnist_ann.EpochBatches(unscaled[:100], y_fit[:100], 32, augment="none")
-    changes = mnist_ann.changes_from_default(narrow, edited, unscaled, few)
-    assert changes[:5] == [
-        "6 epochs instead of 12",
-        "learning_rate 0.1",
-        "batches of 32 with augment 'none'",
-        f"100 training images instead of {len(x_fit)}",
-        "pixels not scaled to 0-1",
-    ]
-    assert changes[5].startswith("network 784 -> Dense 64 relu -> Dense 10 softmax (50,890 parameters) instead of")
-    assert len(changes) == 6
-    original = RECIPES["original"]  # another recipe is one change, with its own epochs, batches and augmentation
-    batches = mnist_ann.EpochBatches(x_fit, y_fit, original.batch_size, augment=original.augment)
-    assert mnist_ann.changes_from_default(mnist_ann.build_model(), original, x_fit, batches) == [
-        "recipe 'original' instead of 'fast'"
-    ]
 
 
 def test_a_recipe_changed_keeps_what_is_none_and_refuses_unknown_settings():
@@ -119,12 +90,8 @@ def test_a_recipe_changed_keeps_what_is_none_and_refuses_unknown_settings():
         fast.changed(epoch=3)
 
 
-def test_the_plain_keras_way_gives_the_whole_epoch_numbers_bit_for_bit():
-    """`train(whole_epochs=False)`: a keras.Sequential, one batch per call on the notebook's pipeline; the same run."""
+def test_label_smoothing_is_a_recipe_setting_that_fit_applies():
     (x, y), _ = _tiny_data()
-    runs = [mnist_ann.train(x, y, "fast", seed=4, epochs=3, verbose=0, whole_epochs=whole) for whole in (True, False)]
-    (engine, engine_history, _), (plain, plain_history, _) = runs
-    assert type(plain) is keras.Sequential and type(engine) is mnist_ann.epochs.Network
-    assert plain_history.history == engine_history.history
-    for a, b in zip(engine.get_weights(), plain.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
+    plain = mnist_ann.train(x, y, RECIPES["fast"].changed(epochs=1), seed=0, verbose=0)[0]
+    smoothed = mnist_ann.train(x, y, RECIPES["fast"].changed(epochs=1, label_smoothing=0.1), seed=0, verbose=0)[0]
+    assert smoothed.loss.label_smoothing == 0.1 and plain.loss == "categorical_crossentropy"

@@ -100,10 +100,9 @@ class RunFolder:
     def save(self, model, metrics: dict) -> None:
         """Write model.keras and the curves, then metrics.json last; each through a temporary file."""
         from mnist_ann import plots
-        from mnist_ann.model import portable_copy
 
         with replaced_atomically(self.path / MODEL_FILE) as tmp:
-            portable_copy(model).save(tmp)  # a plain Sequential: loads without mnist_ann
+            model.save(tmp)  # a plain keras.Sequential: loads wherever Keras does, without mnist_ann
         history = self.history()
         plots.plt.close(plots.plot_history(history, path=self.path / CURVES_FILE))
         write_text_atomically(self.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
