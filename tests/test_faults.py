@@ -15,6 +15,8 @@ import pytest
 
 from conftest import CRASH_AFTER_EPOCH_2, cli
 
+pytestmark = pytest.mark.full  # each fault costs a training process or two: the full tier
+
 # `python -c FAULT MODE EPOCH train ...` runs the command line with one fault injected where the project writes:
 # kill-mid-backup: SIGKILL once part of epoch EPOCH's backup is on disk; full-disk-at-backup: that backup's write
 # fails with ENOSPC; full-disk-at-model: saving model.keras fails with ENOSPC.

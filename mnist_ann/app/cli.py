@@ -206,7 +206,8 @@ def _train_into(folder, recipe, args, tf_config) -> int:
 def run_settings(recipe, seed: int) -> dict:
     """What makes a run, as its backups record it: the recipe's settings and the seed (not its description)."""
     settings = {key: value for key, value in dataclasses.asdict(recipe).items() if key not in ("name", "description")}
-    return {"recipe": recipe.name} | settings | {"seed": seed}
+    # As JSON has them (a tuple comes back from a backup as a list), so that a backup's settings compare equal.
+    return json.loads(json.dumps({"recipe": recipe.name} | settings | {"seed": seed}))
 
 
 def _metrics(recipe, seed: int, strategy, seconds: float, loss: float, accuracy: float) -> dict:
