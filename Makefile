@@ -14,7 +14,7 @@ NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-all lint lock bench experiments choose variant serve clean
+.PHONY: run test test-all lint lock bench experiments choose variant site serve clean
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no Python 3.11, 3.12 or 3.13 found (python3 is $$(python3 --version 2>&1)); install one, or pass PYTHON=/path/to/python3.12." >&2; exit 1; }
@@ -50,8 +50,8 @@ test-all: $(VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check mnist_ann benchmarks tests conftest.py
-	$(PY) -m ruff format --check mnist_ann benchmarks tests conftest.py
+	$(PY) -m ruff check mnist_ann benchmarks tools tests conftest.py
+	$(PY) -m ruff format --check mnist_ann benchmarks tools tests conftest.py
 	$(PY) -m ruff format --check --line-length 100 notebooks  # GitHub and Colab cut longer lines
 	$(PY) -m ruff check --select E501 --line-length 100 notebooks
 	$(PY) -m check_jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
@@ -83,9 +83,13 @@ variant: $(VENV)/.installed
 	MNIST_ANN_FIGURES_DIR=$(abspath $(OUT))/figures $(PY) -m papermill --cwd $(OUT) $(NOTEBOOK) $(OUT)/MNIST-NN.ipynb \
 		$(foreach knob,$(KNOBS),$(if $(filter command line,$(origin $(knob))),-p $(knob) $($(knob))))
 
+# The site for GitHub Pages: README, the notebook rendered, the docs and the drawing page, in build/site.
+site: $(VENV)/.installed
+	$(PY) -m tools.site build/site
+
 # The drawing page on http://127.0.0.1:8000/draw/ (docs/ served as GitHub Pages serves it); Ctrl-C stops it.
 serve:
 	python3 -m http.server 8000 --bind 127.0.0.1 --directory docs
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs build .pytest_cache

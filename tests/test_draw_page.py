@@ -251,6 +251,46 @@ def test_a_finger_draws_on_a_phone_sized_screen(chromium):
     assert errors == []
 
 
+def _finger(page, digit: int) -> None:
+    """Draw `digit` with a finger (touch events) on the page's drawing area, wherever the layout put it."""
+    box = page.locator("#pad").bounding_box()
+    session = page.context.new_cdp_session(page)
+    scale = box["width"] / 280
+    for stroke in browser.DIGITS[digit]:
+        points = [(box["x"] + (50 + x * 180) * scale, box["y"] + (30 + y * 200) * scale) for x, y in stroke]
+        path = [points[0]] + [
+            (a[0] + (b[0] - a[0]) * t / 8, a[1] + (b[1] - a[1]) * t / 8)
+            for a, b in zip(points, points[1:], strict=False)
+            for t in range(1, 9)
+        ]
+        for kind, (x, y) in [("touchStart", path[0])] + [("touchMove", point) for point in path[1:]]:
+            session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    browser.settle(page)
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (360, 640)])
+def test_on_a_phone_the_drawing_the_answer_and_the_bars_are_all_in_view_while_drawing(chromium, width, height):
+    page, errors = open_page(chromium, viewport={"width": width, "height": height}, has_touch=True, is_mobile=True)
+    _finger(page, 4)
+    assert browser.answer(page) == 4 and page.evaluate("() => window.scrollY") == 0
+    for part in ("#pad", "#answer", "#bars", "#bars .value >> nth=0", ".labels"):
+        box = page.locator(part).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (part, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (part, box)
+    assert errors == []
+
+
+def test_each_bar_shows_its_percentage_without_hovering(chromium):
+    page, errors = open_page(chromium)
+    assert page.eval_on_selector_all("#bars .value", "values => values.map(v => v.textContent)") == [""] * 10
+    browser.draw(page, browser.DIGITS[2], 40, 20, 200)
+    shown = page.eval_on_selector_all("#bars .value", "values => values.map(v => v.textContent)")
+    probabilities = page.evaluate("() => Array.from(mnistPage.page.outputs.at(-1))")
+    assert shown == [f"{round(100 * p)}%" for p in probabilities]
+    assert shown[2] == max(shown, key=lambda text: int(text[:-1])) and errors == []
+
+
 # --- (f) no console errors, from disk and over HTTP ------------------------------------------------
 
 

@@ -84,3 +84,12 @@ def test_make_refuses_an_unsupported_python_in_one_sentence(tmp_path):
         sentence
         == f"make: {old} is Python 3.10.13; mnist-ann needs Python 3.11, 3.12 or 3.13: pass PYTHON=python3.12, say."
     )
+
+
+def test_every_copy_of_the_sites_address_in_the_readme_and_docs_is_the_documented_one():
+    _, owner, _ = repository()
+    pages = PYPROJECT["project"]["urls"]["Documentation"]
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for address in re.findall(rf"https://{owner}\.github\.io/[\w./-]*", path.read_text()):
+            assert address.startswith(pages), f"{path.name} links to {address}, not under {pages}"
+    assert f"]({pages}draw/)" in (ROOT / "README.md").read_text()

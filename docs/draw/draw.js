@@ -335,6 +335,7 @@ function render() {
       bar.style.height = "0%";
       bar.classList.remove("best");
       bar.title = "";
+      bar.previousElementSibling.textContent = "";
     });
     return;
   }
@@ -343,9 +344,10 @@ function render() {
   answer.textContent = `${best} (${Math.round(100 * probabilities[best])}%)`;
   answer.dataset.digit = String(best);
   bars.forEach((bar, digit) => {
-    bar.style.height = `${(100 * probabilities[digit]).toFixed(1)}%`;
+    bar.style.height = `calc((100% - 0.9rem) * ${probabilities[digit].toFixed(4)})`; // room for the value above
     bar.classList.toggle("best", digit === best);
     bar.title = `${digit}: ${(100 * probabilities[digit]).toFixed(1)}%`;
+    bar.previousElementSibling.textContent = `${Math.round(100 * probabilities[digit])}%`; // in view, no hover
   });
   const added = pushes(page.layers, page.outputs, best);
   const strongest = Array.from(added.keys())

@@ -1,0 +1,1 @@
+"""Maintainers' tools beside the package: building the project's site."""
