@@ -6,6 +6,7 @@ Digits are drawn everywhere the way the network receives them: bright ink (high 
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +17,11 @@ from matplotlib.colors import LogNorm, Normalize
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from mnist_ann.files import replaced_atomically
+
+# Where matplotlib's font cache lists fonts that are gone (another environment of the same version rewrote it), it
+# looks them up again and logs each one it misses to stderr, which would land in a notebook cell's output; the
+# figures are the same either way.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 DPI = 110
 DIGIT_CMAP = "gray"  # 0 black, the brightest value white: ink on black, as MNIST stores its digits
