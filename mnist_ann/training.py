@@ -82,7 +82,8 @@ def fit(
 ) -> keras.callbacks.History:
     """Compile `model` for the recipe and train it on (images, one-hot labels); verbose="compact" prints one line per
     epoch. The one way this project trains: `model.fit` on the recipe's `EpochBatches`, an epoch's batches per call
-    into TensorFlow (`steps_per_execution`), under whatever tf.distribute strategy the model was built in.
+    into TensorFlow (`steps_per_execution`; one batch under a multi-worker strategy), under whatever tf.distribute
+    strategy the model was built in.
 
     `resume`, called once the model is compiled, may load a saved state into it and returns how many epochs that
     state has done (0 for none); training goes on from there.
@@ -91,12 +92,15 @@ def fit(
     x, y = train
     batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment, distortion=recipe.distortion)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    # Keras's loop over several steps per call fails under MultiWorkerMirroredStrategy (TensorFlow 2.21 raises
+    # InvalidArgumentError in it): there, one step per call, the same batches and numbers.
+    multi_worker = isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
     with model.distribute_strategy.scope():  # the optimizer and metrics live where the model's variables do
         compile_model(
             model,
             learning_rate_schedule(recipe, len(x)),
             loss=loss if recipe.label_smoothing else "categorical_crossentropy",
-            steps_per_execution=batches.steps,
+            steps_per_execution=1 if multi_worker else batches.steps,
         )
     first_epoch = resume(model) if resume is not None else 0
     callbacks = list(callbacks)

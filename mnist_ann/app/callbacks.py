@@ -105,8 +105,9 @@ class SafeBackup(keras.callbacks.Callback):
 
 def _variables(model: keras.Model) -> dict:
     """The model's weights and its optimizer's state, by path."""
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+    if not model.optimizer.built:  # in the model's strategy, where the optimizer's slots must live
+        with model.distribute_strategy.scope():
+            model.optimizer.build(model.trainable_variables)
     # An optimizer's own name gets a number in a process that made one before (adam, adam_1, ...): key its
     # variables by what follows it, which names the model variable each slot belongs to.
     optimizer = {f"optimizer/{v.path.split('/', 1)[-1]}": v for v in model.optimizer.variables}
