@@ -25,7 +25,7 @@ class Recipe:
     def changed(self, **settings) -> Recipe:
         """This recipe with some settings changed (`epochs=6, learning_rate=0.1`); a setting given as None keeps
         the recipe's own, so a notebook's `EPOCHS = None` means "the recipe's"."""
-        unknown = sorted(set(settings) - {field.name for field in dataclasses.fields(self)})
+        unknown = sorted(set(settings) - set(_SETTINGS))
         if unknown:
             raise ValueError(f"a recipe has no setting {unknown[0]!r}; it has: {', '.join(_SETTINGS)}.")
         settings = {key: value for key, value in settings.items() if value is not None}

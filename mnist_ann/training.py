@@ -91,7 +91,9 @@ def fit(
     recipe = get_recipe(recipe)
     x, y = train
     batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment, distortion=recipe.distortion)
-    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    loss = "categorical_crossentropy"
+    if recipe.label_smoothing:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
     # Keras's loop over several steps per call fails under MultiWorkerMirroredStrategy (TensorFlow 2.21 raises
     # InvalidArgumentError in it): there, one step per call, the same batches and numbers.
     multi_worker = isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -99,7 +101,7 @@ def fit(
         compile_model(
             model,
             learning_rate_schedule(recipe, len(x)),
-            loss=loss if recipe.label_smoothing else "categorical_crossentropy",
+            loss=loss,
             steps_per_execution=1 if multi_worker else batches.steps,
         )
     first_epoch = resume(model) if resume is not None else 0

@@ -7,6 +7,7 @@ fails instead, so that CI cannot pass without running them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.server
 import io
@@ -54,15 +55,24 @@ def chromium():
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def served():
-    """docs/ served over HTTP on 127.0.0.1, as GitHub Pages serves it; its address."""
-    handler = functools.partial(_QuietHandler, directory=str(ROOT / "docs"))
+@contextlib.contextmanager
+def serving(folder: Path):
+    """`folder` served over HTTP on 127.0.0.1, as GitHub Pages serves it; its address, ending in /."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/draw/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def served():
+    """docs/ served over HTTP: the drawing page's address."""
+    with serving(ROOT / "docs") as address:
+        yield address + "draw/"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -228,29 +238,6 @@ def test_a_blank_page_shows_no_answer_and_clear_removes_it(chromium):
 # --- (e) touch, on a phone-sized screen -----------------------------------------------------------
 
 
-def test_a_finger_draws_on_a_phone_sized_screen(chromium):
-    page, errors = open_page(chromium, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
-    box = page.locator("#pad").bounding_box()
-    assert box["width"] <= 390 and box["x"] >= 0
-    session = page.context.new_cdp_session(page)
-    scale = box["width"] / 280
-    points = [(box["x"] + (50 + x * 180) * scale, box["y"] + (30 + y * 200) * scale) for x, y in browser.DIGITS[7][0]]
-    path = [points[0]] + [
-        (a[0] + (b[0] - a[0]) * t / 8, a[1] + (b[1] - a[1]) * t / 8)
-        for a, b in zip(points, points[1:], strict=False)
-        for t in range(1, 9)
-    ]
-    for kind, (x, y) in [("touchStart", path[0])] + [("touchMove", point) for point in path[1:]]:
-        session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
-    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    browser.settle(page)
-    assert (canvas_pixels(page)[..., :3] < 128).any()  # the finger drew
-    assert browser.answer(page) == 7
-    assert page.evaluate("() => window.scrollY") == 0  # and did not scroll the page
-    assert errors == []
-
-
 def _finger(page, digit: int) -> None:
     """Draw `digit` with a finger (touch events) on the page's drawing area, wherever the layout put it."""
     box = page.locator("#pad").bounding_box()
@@ -267,6 +254,18 @@ def _finger(page, digit: int) -> None:
             session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
         session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     browser.settle(page)
+
+
+def test_a_finger_draws_on_a_phone_sized_screen(chromium):
+    page, errors = open_page(chromium, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    box = page.locator("#pad").bounding_box()
+    assert box["width"] <= 390 and box["x"] >= 0
+    _finger(page, 7)
+    assert (canvas_pixels(page)[..., :3] < 128).any()  # the finger drew
+    assert browser.answer(page) == 7
+    assert page.evaluate("() => window.scrollY") == 0  # and did not scroll the page
+    assert errors == []
 
 
 @pytest.mark.parametrize("width, height", [(390, 844), (360, 640)])

@@ -3,16 +3,13 @@ drawn digit, in Chromium over HTTP as Pages serves it."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 import tomllib
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import browser
 import pytest
-from test_draw_page import chromium  # noqa: F401 (the module's Chromium, skipped without it unless CI=true)
+from test_draw_page import chromium, serving  # noqa: F401 (the module's Chromium, skipped without it unless CI=true)
 
 from tools import site
 
@@ -42,18 +39,8 @@ def test_links_go_to_the_sites_own_pages_or_to_the_repository_on_github(target, 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The site, built into a temporary folder and served on 127.0.0.1 as GitHub Pages serves it; its address."""
-    out = site.build(tmp_path_factory.mktemp("site") / "site")
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with serving(site.build(tmp_path_factory.mktemp("site") / "site")) as address:
+        yield address
 
 
 LINKS = """() => [...document.querySelectorAll('a[href], img[src], script[src], link[href]')]

@@ -55,7 +55,7 @@ def site_path(repo_path: str) -> str | None:
     return None
 
 
-def rewrite(target: str, page: str, out_page: str, repo_url: str) -> str:
+def rewrite(target: str, page: str, out_page: str, repo_url: str, root: Path = ROOT) -> str:
     """A link `target` written in repository file `page`, as it must read on the site page `out_page`."""
     if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#") or not target:
         return target
@@ -63,7 +63,7 @@ def rewrite(target: str, page: str, out_page: str, repo_url: str) -> str:
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(page), path)).rstrip("/")
     on_site = site_path(resolved)
     if on_site is None:
-        where = "blob" if (ROOT / resolved).is_file() else "tree"
+        where = "blob" if (root / resolved).is_file() else "tree"
         return f"{repo_url}/{where}/main/{resolved}" + (f"#{anchor}" if anchor else "")
     relative = posixpath.relpath(on_site, posixpath.dirname(out_page) or ".")
     return relative + (f"#{anchor}" if anchor else "")
@@ -91,7 +91,7 @@ def render_markdown(page: str, out_page: str, repo_url: str, root: Path = ROOT) 
     text = (root / page).read_text()
     body = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
     body = ATTRIBUTE.sub(
-        lambda m: m.group(1) + rewrite(html.unescape(m.group(2)), page, out_page, repo_url) + m.group(3), body
+        lambda m: m.group(1) + rewrite(html.unescape(m.group(2)), page, out_page, repo_url, root) + m.group(3), body
     )
     title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")), "mnist-ann")
     return _page(title, body, out_page)
