@@ -58,7 +58,7 @@ lint: $(VENV)/.installed
 
 # The benchmark; its results then fill the README's and docs/benchmark.md's tables (benchmarks/publish.py).
 bench: $(VENV)/.installed
-	$(PY) -m benchmarks.bench --seeds 5 --augmented-seeds 3 --frontier 60,75 \
+	$(PY) -m benchmarks.bench --seeds 5 --slow-seeds 3 \
 		--json benchmarks/results/cpu-2core.json --summary mnist_ann/precomputed.json --figure images/benchmark.png
 	$(PY) -m benchmarks.publish
 
@@ -70,6 +70,7 @@ experiments: $(VENV)/.installed
 choose: $(VENV)/.installed
 	$(PY) -m benchmarks.choose_fast --seeds 5
 	$(PY) -m benchmarks.choose_augmented --seeds 3
+	$(PY) -m benchmarks.choose_long --seeds 3
 
 # A copy of the notebook run with other parameters by papermill, into OUT (default runs/variant) with its figures
 # in OUT/figures; the committed notebook and images/ are never written. Any of SEED, RECIPE, EPOCHS, LEARNING_RATE,

@@ -34,7 +34,7 @@ _WHERE = {
     ),
     "export": ("load_weights_script", "save_weights_script", "weights_script"),
     "images": ("ImageInputError", "digit_steps", "digit_to_mnist", "load_digit", "load_digit_steps", "sample_digit"),
-    "model": ("build_model", "compile_model", "network_layout"),
+    "model": ("Deskew", "build_model", "build_teacher", "compile_model", "network_layout"),
     "plots": (
         "plot_activations",
         "plot_confidence",
@@ -51,7 +51,7 @@ _WHERE = {
     "quiet": ("quiet_tensorflow",),
     "recipes": ("RECIPES", "Recipe", "get_recipe"),
     "epochs": ("EpochBatches",),
-    "training": ("EpochLog", "fit", "learning_rate_schedule", "set_seed", "train"),
+    "training": ("EpochLog", "fit", "learning_rate_schedule", "set_seed", "soft_targets", "train", "train_teacher"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 

@@ -117,6 +117,12 @@ def _warp(x: tf.Tensor, moves: tf.Tensor, field: tf.Tensor, limits: tf.Tensor) -
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     src_r = cos * r - sin * c + CENTER + offset[:, :1] + field[:, 0]
     src_c = sin * r + cos * c + CENTER + offset[:, 1:] + field[:, 1]
+    return sample(x, src_r, src_c)
+
+
+def sample(x: tf.Tensor, src_r: tf.Tensor, src_c: tf.Tensor) -> tf.Tensor:
+    """Each image of x ([n, 784]) read at [n, 784] row and column positions, bilinearly, 0 outside the image and
+    clipped to 0-1."""
     return tf.clip_by_value(_bilinear(x, src_r, src_c), 0.0, 1.0)
 
 
@@ -133,3 +139,17 @@ def _bilinear(x: tf.Tensor, src_r: tf.Tensor, src_c: tf.Tensor) -> tf.Tensor:
     top = (1 - fc) * tf.gather(padded, base) + fc * tf.gather(padded, base + 1)
     bottom = (1 - fc) * tf.gather(padded, base + side) + fc * tf.gather(padded, base + side + 1)
     return (1 - fr) * top + fr * bottom
+
+
+def deskew(x: tf.Tensor) -> tf.Tensor:
+    """Flattened images ([n, 784] floats in 0-1) straightened (`model.Deskew`): each one's rows sheared so that
+    its ink has no slant, and its centre of ink moved to the middle; sampled bilinearly, 0 outside the image."""
+    rows, cols = np.divmod(np.arange(PIXELS, dtype=np.float32), SIDE)
+    ink = tf.maximum(tf.reduce_sum(x, axis=1, keepdims=True), 1e-6)  # an empty image: no ink, no slant
+    mean_r = tf.reduce_sum(x * rows, axis=1, keepdims=True) / ink
+    mean_c = tf.reduce_sum(x * cols, axis=1, keepdims=True) / ink
+    var_r = tf.reduce_sum(x * (rows - mean_r) ** 2, axis=1, keepdims=True) / ink
+    cov = tf.reduce_sum(x * (rows - mean_r) * (cols - mean_c), axis=1, keepdims=True) / ink
+    slant = cov / tf.maximum(var_r, 1e-6)
+    # Output pixel (r, c) reads the input at the centre of ink plus (r, c + slant * r), both from the middle.
+    return sample(x, mean_r + (rows - CENTER), mean_c + (cols - CENTER) + slant * (rows - CENTER))

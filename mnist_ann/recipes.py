@@ -7,9 +7,9 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How to train the network: batch, epochs, learning-rate schedule, augmentation and loss. The one description
-    of a run: every change to one (the notebook's EPOCHS, the command line's --epochs, a candidate of the choosers)
-    is `changed`'s."""
+    """How to train the network: batch, epochs, learning-rate schedule, augmentation, deskewing, loss and teacher. The
+    one description of a run: every change to one (the notebook's EPOCHS, the command line's --epochs, a candidate of
+    the choosers) is `changed`'s."""
 
     name: str
     description: str
@@ -21,6 +21,11 @@ class Recipe:
     augment: str = "none"  # "none", "shift" (up to one pixel) or "elastic" (elastic distortion, rotation, zoom, shift)
     distortion: tuple[tuple[str, float], ...] = ()  # (name, value) pairs in place of augment.DISTORTION's, for elastic
     label_smoothing: float = 0.0  # the cross-entropy's label smoothing (0: the plain loss)
+    deskew: bool = False  # straighten each digit first: the training digits, and the network's input (model.Deskew)
+    # Distillation: epochs of a small convolutional teacher (`model.build_teacher`) trained first, on these same
+    # batches and schedule; the network then learns its answers, softened by `temperature`, in place of the labels.
+    teacher_epochs: int = 0  # 0: no teacher, the network learns the labels
+    temperature: float = 1.0
 
     def changed(self, **settings) -> Recipe:
         """This recipe with some settings changed (`epochs=6, learning_rate=0.1`); a setting given as None keeps
@@ -54,12 +59,24 @@ RECIPES = {
     ),
     "augmented": Recipe(
         name="augmented",
-        description="batch 128, Adam 2e-3 with cosine decay, elastic distortion with small affine moves, 100 epochs",
-        epochs=100,
+        description="deskewed digits, elastic distortion with small affine moves, batch 128, Adam 2e-3 with cosine "
+        "decay, 55 epochs",
+        epochs=55,
         batch_size=128,
         learning_rate=2e-3,
         schedule="cosine",
         augment="elastic",
+        deskew=True,
+    ),
+    "long": Recipe(
+        name="long",
+        description="augmented's, for 400 epochs",
+        epochs=400,
+        batch_size=128,
+        learning_rate=2e-3,
+        schedule="cosine",
+        augment="elastic",
+        deskew=True,
     ),
 }
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from mnist_ann.data import training_split
 from mnist_ann.epochs import EpochBatches
-from mnist_ann.model import build_model, compile_model
+from mnist_ann.model import Deskew, build_model, build_teacher, compile_model
 from mnist_ann.quiet import native_stderr_silenced
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
@@ -55,16 +55,16 @@ def _absorb_spurious_log() -> None:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Prints one compact line per epoch: loss and accuracy for training and validation."""
+    """Prints one compact line per epoch: loss and accuracy for training and validation, after `prefix`."""
 
-    def __init__(self, print_fn=print):
+    def __init__(self, print_fn=print, prefix: str = ""):
         super().__init__()
-        self.print_fn = print_fn
+        self.print_fn, self.prefix = print_fn, prefix
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         width = len(str(self.params["epochs"]))
-        parts = [f"epoch {epoch + 1:>{width}}/{self.params['epochs']}"]
+        parts = [f"{self.prefix}epoch {epoch + 1:>{width}}/{self.params['epochs']}"]
         parts += [f"{key} {logs[key]:.4f}" for key in ("loss", "accuracy", "val_loss", "val_accuracy") if key in logs]
         self.print_fn("  ".join(parts))
 
@@ -85,12 +85,35 @@ def fit(
     into TensorFlow (`steps_per_execution`; one batch under a multi-worker strategy), under whatever tf.distribute
     strategy the model was built in.
 
+    A recipe that deskews needs a model that does (`build_model(deskew=True)`); a recipe with `teacher_epochs` first
+    trains its teacher (`train_teacher`), and the network then learns the teacher's `soft_targets` for each batch in
+    place of the labels.
+
     `resume`, called once the model is compiled, may load a saved state into it and returns how many epochs that
     state has done (0 for none); training goes on from there.
     """
     recipe = get_recipe(recipe)
     x, y = train
-    batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment, distortion=recipe.distortion)
+    if recipe.deskew and not any(isinstance(layer, Deskew) for layer in model.layers):
+        raise ValueError(
+            f"recipe {recipe.name!r} deskews its training digits, so the model must deskew what it reads too: build it "
+            "with build_model(deskew=True)."
+        )
+    targets = None
+    if recipe.teacher_epochs:
+        strategy = model.distribute_strategy
+        teacher = train_teacher(train, validation, recipe, seed=seed, verbose=verbose, strategy=strategy)
+        targets = soft_targets(teacher, recipe.temperature)
+    batches = EpochBatches(
+        x,
+        y,
+        recipe.batch_size,
+        seed=seed,
+        augment=recipe.augment,
+        distortion=recipe.distortion,
+        deskew=recipe.deskew,
+        targets=targets,
+    )
     loss = "categorical_crossentropy"
     if recipe.label_smoothing:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
@@ -122,6 +145,41 @@ def fit(
     )
 
 
+def train_teacher(
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    recipe: str | Recipe,
+    *,
+    seed: int = 0,
+    verbose: int | str = "compact",
+    strategy: tf.distribute.Strategy | None = None,
+) -> keras.Model:
+    """The recipe's teacher (`model.build_teacher`), trained by `fit` on the recipe's batches for its
+    `teacher_epochs`, its compact log lines marked "teacher". Its random starting weights come from the global seed's
+    stream, so call it where `fit` does: after `set_seed` and the network's own weights."""
+    recipe = get_recipe(recipe)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        teacher = build_teacher(deskew=recipe.deskew)
+    own = recipe.changed(epochs=recipe.teacher_epochs, teacher_epochs=0)
+    log = [EpochLog(prefix="teacher ")] if verbose == "compact" else []
+    fit(teacher, train, validation, own, seed=seed, verbose=0 if verbose == "compact" else verbose, callbacks=log)
+    return teacher
+
+
+def soft_targets(teacher: keras.Model, temperature: float = 1.0) -> Callable[[tf.Tensor], tf.Tensor]:
+    """What a student learns from `teacher` in place of one-hot labels: for flattened images, the softmax of the
+    teacher's scores (its "logits" layer) divided by `temperature`. Above 1 it spreads the probability, so the student
+    also learns which digits the teacher found nearly as likely (Hinton, Vinyals and Dean, 2015)."""
+    scores = keras.Model(teacher.inputs, teacher.get_layer("logits").output)
+
+    def targets(images: tf.Tensor) -> tf.Tensor:
+        # training=True: these are training batches, deskewed already if the recipe deskews (model.Deskew); the
+        # teacher has no other layer that training changes.
+        return tf.nn.softmax(scores(images, training=True) / temperature)
+
+    return targets
+
+
 def train(
     images: np.ndarray,
     labels: np.ndarray,
@@ -145,8 +203,9 @@ def train(
     strategy = strategy or tf.distribute.get_strategy()
     set_seed(seed)
     fit_split, val_split = training_split(images, labels)
+    recipe = get_recipe(recipe)
     with strategy.scope():
-        model = build_model()
+        model = build_model(deskew=recipe.deskew)
     start = time.perf_counter()
     history = fit(
         model,

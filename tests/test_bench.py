@@ -9,7 +9,7 @@ import keras
 import pytest
 
 import mnist_ann
-from benchmarks import bench, choose_augmented, choose_fast, experiments
+from benchmarks import bench, choose_augmented, choose_fast, choose_long, experiments
 from conftest import synthetic_digits
 from mnist_ann.precomputed import precomputed_results
 from mnist_ann.recipes import RECIPES
@@ -60,8 +60,11 @@ def test_table_reports_medians_ranges_and_ratios():
 @pytest.mark.full
 def test_benchmark_runs_end_to_end_on_tiny_data(tmp_path):
     data = (synthetic_digits(600, seed=1), synthetic_digits(100, seed=2))
-    result = bench.benchmark(data, seeds=2, augmented_seeds=1, frontier=(1, 2), peer_max_iter=2, log=lambda line: None)
-    assert sorted(result["summary"]) == ["augmented", "fast", "original", "sklearn_mlp"]
+    result = bench.benchmark(
+        data, seeds=2, slow_seeds=1, frontier=(1, 2), peer_max_iter=2, log=lambda line: None, slow_epochs=2
+    )
+    assert sorted(result["summary"]) == ["augmented", "fast", "long", "original", "sklearn_mlp"]
+    assert result["summary"]["long"]["epochs"] == result["summary"]["augmented"]["epochs"] == 2
     assert [run["epochs"] for run in result["runs"]["frontier"]] == [1, 2]
     assert all(run["matmul_gflops_before"] > 0 for runs in result["runs"].values() for run in runs)
     every_run = [run["matmul_gflops_before"] for runs in result["runs"].values() for run in runs]
@@ -71,9 +74,9 @@ def test_benchmark_runs_end_to_end_on_tiny_data(tmp_path):
     assert result["summary"]["fast"]["runs"] == 2 and result["summary"]["augmented"]["runs"] == 1
     assert result["flops_per_epoch"] == bench.flops_per_training_example(mnist_ann.build_model()) * 540
     assert all(rate > 0 for rate in result["inference_images_per_second"].values())
-    assert "| `augmented` |" in bench.format_table(result) and "| `augmented --epochs 2` | 2 |" in bench.format_table(
-        result
-    )
+    table = bench.format_table(result)
+    assert "| `augmented` |" in table and "| `long` |" in table and "| `long --epochs 2` | 2 |" in table
+    assert "1 for `augmented` and `long`, one for each cut of `long`" in table
     figure = tmp_path / "benchmark.png"
     bench.plot_accuracy_against_time(result, figure)
     assert figure.read_bytes().startswith(b"\x89PNG")
@@ -82,7 +85,7 @@ def test_benchmark_runs_end_to_end_on_tiny_data(tmp_path):
 def test_the_shipped_summary_is_the_committed_benchmark_summarized():
     committed = json.loads((ROOT / "benchmarks" / "results" / "cpu-2core.json").read_text())
     assert precomputed_results() == bench.summarize_benchmark(committed)
-    assert set(precomputed_results()["recipes"]) == set(RECIPES) == {"original", "fast", "augmented"}
+    assert set(precomputed_results()["recipes"]) == set(RECIPES) == {"original", "fast", "augmented", "long"}
     assert "matmul_gflops" not in precomputed_results()  # the machine's rate stays in docs/benchmark.md
 
 
@@ -122,6 +125,21 @@ def test_the_augmented_recipe_is_the_last_candidate_and_choosing_runs_every_kind
     assert results["as it is"] != results["another distortion"]  # the candidate's distortion was used
     assert all(0.0 <= accuracy <= 1.0 for accuracies in results.values() for accuracy in accuracies)
     assert mnist_ann.augment.DISTORTION["alpha"] == 20.0  # the candidate's settings did not stay
+
+
+@pytest.mark.full
+def test_the_long_recipe_is_the_last_candidate_and_a_taught_candidate_learns_from_its_teacher():
+    candidates = list(choose_long.CANDIDATES.values())
+    assert RECIPES["long"].changed(**candidates[-1]) == RECIPES["long"] and candidates[0]["teacher_epochs"] > 0
+    tiny = {
+        "taught": dict(epochs=2, batch_size=64, teacher_epochs=1, temperature=2.0),
+        "as it is": dict(epochs=2, batch_size=64),
+    }
+    lines = []
+    data = synthetic_digits(300, seed=3)
+    results = choose_augmented.choose(*data, seeds=1, candidates=tiny, log=lines.append, base="long")
+    assert list(results) == list(tiny) and len(lines) == 2
+    assert results["taught"] != results["as it is"]  # the teacher's answers, not the labels, were learnt
 
 
 @pytest.mark.full

@@ -60,6 +60,25 @@ def test_default_output_is_a_new_folder_under_runs(tmp_path, tiny_data):
     assert len(runs) == 2 and all((r / "metrics.json").is_file() for r in runs)
 
 
+@pytest.mark.full
+def test_the_long_recipe_trains_end_to_end_and_its_deskewing_model_evaluates_and_predicts(tmp_path, tiny_data):
+    """A short run of `long` (two epochs of its deskewed, bent batches) through the command line, as a shell runs it:
+    the saved model straightens what it reads, and evaluate and predict load it in safe mode."""
+    out = tmp_path / "long"
+    result = cli("train", "--recipe", "long", "--epochs", "2", "--data-dir", tiny_data, "--no-verify", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "training recipe 'long' (2 epochs, batch 128)" in result.stdout and "epoch 2/2" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["recipe"] == "long" and metrics["epochs"] == 2 and 0.1 < metrics["test_accuracy"] <= 1
+    evaluated = cli("evaluate", "--model", out / "model.keras", "--data-dir", tiny_data, "--no-verify", "--json")
+    assert json.loads(evaluated.stdout)["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    seven(28).save(tmp_path / "seven.png")
+    predicted = cli("predict", "--model", out / "model.keras", tmp_path / "seven.png", "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    exported = cli("export", "--model", out / "model.keras", tmp_path / "weights.js")
+    assert exported.returncode == 2 and "is a Deskew; the page runs Dense layers" in exported.stderr
+
+
 def test_evaluate_text_and_json(run_dir, tiny_data, cli_here):
     text = cli_here("evaluate", "--model", run_dir / "model.keras", "--data-dir", tiny_data, "--no-verify")
     assert text.returncode == 0, text.stderr

@@ -185,7 +185,7 @@ def _train_in_the_notebook(ns: dict, recipe, source: str | None = None) -> dict:
     return run(ns, source or cell(TRAINING))
 
 
-@pytest.mark.parametrize("name", ["fast", "original"])
+@pytest.mark.parametrize("name", ["fast", "original", "augmented"])
 def test_the_notebooks_model_fit_trains_bit_for_bit_like_mnist_ann(name):
     """The notebook's plain `model.fit` on mnist_ann's batches, and `mnist_ann.train` (the command line's
     whole-epoch engine) on the same data: the same history and weights, so `mnist-ann train` prints the notebook's
