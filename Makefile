@@ -66,7 +66,7 @@ bench: $(VENV)/.installed
 experiments: $(VENV)/.installed
 	$(PY) -m benchmarks.experiments --seeds 5 --json mnist_ann/experiments.json
 
-# How the recipes were chosen, on the validation set only (long: each candidate over several seeds).
+# How the recipes were chosen, on the validation set only (slow: each candidate over several seeds).
 choose: $(VENV)/.installed
 	$(PY) -m benchmarks.choose_fast --seeds 5
 	$(PY) -m benchmarks.choose_augmented --seeds 3

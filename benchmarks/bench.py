@@ -291,8 +291,9 @@ def format_table(result: dict) -> str:
         "",
         f"Measured on {machine.get('cpu_model', 'an unnamed CPU')}, {machine.get('cpu_count', '?')} cores. "
         f"Median over seeds (min–max in brackets): {result['seeds']} for `original` and `fast`, which alternate "
-        f"within one run, {_slow_runs(result)}, one for each cut of `{FRONTIER}`. `original` / `fast` training "
-        f"time: **{result['speedup_original_over_fast']:.1f}×**.",
+        f"within one run, {_slow_runs(result)}"
+        + (f", one for each cut of `{FRONTIER}`" if result.get("runs", {}).get("frontier") else "")
+        + f". `original` / `fast` training time: **{result['speedup_original_over_fast']:.1f}×**.",
         f"Matrix multiply (a {' × '.join(map(str, MATMUL_SHAPE[:2]))} by {' × '.join(map(str, MATMUL_SHAPE[1:]))} "
         f"float32 product, the machine's sustained rate): {result['matmul_gflops']:.0f} GFLOP/s, the median of "
         f"measurements before each run ({low:.0f}–{high:.0f}); one epoch is {result['flops_per_epoch'] / 1e9:.1f} "

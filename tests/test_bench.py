@@ -76,7 +76,7 @@ def test_benchmark_runs_end_to_end_on_tiny_data(tmp_path):
     assert all(rate > 0 for rate in result["inference_images_per_second"].values())
     table = bench.format_table(result)
     assert "| `augmented` |" in table and "| `long` |" in table and "| `long --epochs 2` | 2 |" in table
-    assert "1 for `augmented` and `long`, one for each cut of `long`" in table
+    assert "1 for `augmented` and `long`, one for each cut of `long`." in table
     figure = tmp_path / "benchmark.png"
     bench.plot_accuracy_against_time(result, figure)
     assert figure.read_bytes().startswith(b"\x89PNG")
