@@ -68,9 +68,9 @@ experiments: $(VENV)/.installed
 
 # How the recipes were chosen, on the validation set only (slow: each candidate over several seeds).
 choose: $(VENV)/.installed
-	$(PY) -m benchmarks.choose_fast --seeds 5
-	$(PY) -m benchmarks.choose_augmented --seeds 3
-	$(PY) -m benchmarks.choose_long --seeds 3
+	$(PY) -m benchmarks.choose fast --seeds 5
+	$(PY) -m benchmarks.choose augmented --seeds 3
+	$(PY) -m benchmarks.choose long --seeds 3
 
 # A copy of the notebook run with other parameters by papermill, into OUT (default runs/variant) with its figures
 # in OUT/figures; the committed notebook and images/ are never written. Any of SEED, RECIPE, EPOCHS, LEARNING_RATE,

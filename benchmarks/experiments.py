@@ -36,6 +36,7 @@ class Experiment:
     augment: str | None = None  # None: the recipe's
     epochs: int | None = None  # None: the recipe's
     learning_rate: float | None = None  # None: the recipe's
+    schedule: str | None = None  # None: the recipe's; "constant": no warmup and no decay
     batch_size: int | None = None  # None: the recipe's
     train_size: int | None = None  # train on the first this many training images only; None: all 54,000
     recipe: str = DEFAULT_RECIPE
@@ -43,6 +44,9 @@ class Experiment:
 
 EXPERIMENTS = {
     "the notebook as it is": Experiment("nothing"),
+    "the quickstart's settings": Experiment(
+        "a constant learning rate and no shifts: the quickstart fit's settings", schedule="constant", augment="none"
+    ),
     "no hidden layers": Experiment("delete the two hidden layers' lines from build_model", hidden=()),
     "no ReLU": Experiment('activation="relu" -> activation=None, in both hidden layers', activation=None),
     "64 units in the first hidden layer": Experiment("HIDDEN_1 = 128 -> HIDDEN_1 = 64", hidden=(64, HIDDEN[1])),
@@ -65,8 +69,9 @@ EXPERIMENTS = {
 }
 
 
-def run(experiment: Experiment, data, seed: int) -> tuple[float, float]:
-    """Train the notebook's network with one edit for one seed; its test accuracy and training seconds."""
+def run(experiment: Experiment, data, seed: int) -> tuple[float, float, list[float]]:
+    """Train the notebook's network with one edit for one seed; its test accuracy, training seconds and validation
+    accuracy after each epoch."""
     from mnist_ann.model import build_model
     from mnist_ann.training import fit, set_seed
 
@@ -77,23 +82,25 @@ def run(experiment: Experiment, data, seed: int) -> tuple[float, float]:
         epochs=experiment.epochs,
         learning_rate=experiment.learning_rate,
         batch_size=experiment.batch_size,
+        schedule=experiment.schedule,
+        warmup_epochs=0 if experiment.schedule == "constant" else None,
     )
     fit_split = tuple(part[: experiment.train_size] for part in fit_split)
     set_seed(seed)
     model = build_model(experiment.hidden, experiment.activation)
     start = time.perf_counter()
-    fit(model, fit_split, val_split, recipe, seed=seed, verbose=0)
+    history = fit(model, fit_split, val_split, recipe, seed=seed, verbose=0)
     seconds = time.perf_counter() - start
     x_test = preprocess(x_test, scale=experiment.scale)
     _, accuracy = scores(model.predict(x_test, batch_size=EVAL_BATCH, verbose=0), y_test)
-    return accuracy, seconds
+    return accuracy, seconds, [round(value, 4) for value in history.history["val_accuracy"]]
 
 
 def measure(data, seeds: int, log=print) -> dict:
     """Every experiment for seeds 0 .. seeds-1: the date, the machine, and each one's accuracies and times."""
     results = {}
     for name, experiment in EXPERIMENTS.items():
-        accuracies, seconds = zip(*(run(experiment, data, seed) for seed in range(seeds)), strict=True)
+        accuracies, seconds, curves = zip(*(run(experiment, data, seed) for seed in range(seeds)), strict=True)
         results[name] = {
             "edit": experiment.edit,
             "test_accuracy": {
@@ -103,6 +110,7 @@ def measure(data, seeds: int, log=print) -> dict:
                 "runs": list(accuracies),
             },
             "train_seconds": {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds)},
+            "val_accuracy_curves": list(curves),  # one per seed: the validation accuracy after each epoch
         }
         acc = results[name]["test_accuracy"]
         log(f"{name:<36} test accuracy median {acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f})")

@@ -1,9 +1,9 @@
 """Put the committed benchmark results into the README and docs/benchmark.md, between their markers.
 
-    python -m benchmarks.publish        (the last step of `make bench` and `make engine`)
+    python -m benchmarks.publish        (the last step of `make bench`)
 
 Each block between `<!-- NAME -->` and `<!-- /NAME -->` is replaced by what the results say now: "headline" in the
-README (bench.headline), "bench-table" and "engine-table" in docs/benchmark.md. The files are rewritten atomically.
+README (bench.headline) and "bench-table" in docs/benchmark.md. The files are rewritten atomically.
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ def fill(text: str, name: str, content: str) -> str:
 def publish(root: Path = ROOT) -> None:
     results = root / "benchmarks" / "results"
     bench = json.loads((results / "cpu-2core.json").read_text())
-    engine = json.loads((results / "engine-cpu-2core.json").read_text())
     readme, docs = root / "README.md", root / "docs" / "benchmark.md"
     write_text_atomically(readme, fill(readme.read_text(), "headline", headline(bench)))
-    text = fill(docs.read_text(), "bench-table", bench["table"])
-    write_text_atomically(docs, fill(text, "engine-table", engine["table"]))
+    write_text_atomically(docs, fill(docs.read_text(), "bench-table", bench["table"]))
 
 
 if __name__ == "__main__":

@@ -43,21 +43,16 @@ class EpochBatches:
     has its own order and a run resumed at epoch k draws epoch k's. `augment` is "none", "shift" (each image moved
     by up to one pixel in x and y, by its place in the shuffled batch) or "elastic" (elastic distortion plus a
     small rotation, zoom and shift, on the epoch's images in their order, DISTORT_CHUNK at a time, seeded by the
-    epoch and the chunk), with `distortion`'s (name, value) pairs in place of `augment.DISTORTION`'s. `deskew`
-    straightens every image once, before anything else (`augment.deskew`). `targets`, a function of a batch of images
-    as the network sees them (shifted or distorted), gives each batch's labels in place of `y`: a teacher's soft
-    targets (`training.soft_targets`).
+    epoch and the chunk). `deskew` straightens every image once, before anything else (`augment.deskew`).
     """
 
-    def __init__(
-        self, x, y, batch_size: int, *, seed: int = 0, augment: str = "none", distortion=(), deskew=False, targets=None
-    ):
+    def __init__(self, x, y, batch_size: int, *, seed: int = 0, augment: str = "none", deskew: bool = False):
         if augment not in AUGMENTS:
             raise ValueError(f"unknown augment {augment!r}; choose one of: {', '.join(AUGMENTS)}.")
         if len(x) != len(y) or not len(x):
             raise ValueError(f"EpochBatches needs as many labels as images, at least one: got {len(x)} and {len(y)}.")
         self.size, self.batch_size, self.steps = len(x), batch_size, math.ceil(len(x) / batch_size)
-        self.augment, self.seed, self.distortion, self.targets = augment, seed, dict(distortion), targets
+        self.augment, self.seed = augment, seed
         self.x = tf.constant(np.asarray(x, dtype=np.float32))
         if deskew:
             self.x = deskew_images(self.x)
@@ -77,19 +72,17 @@ class EpochBatches:
         """Ordinary (images, labels) batches for the epochs from `first_epoch` up to `epochs`, `self.steps` batches
         an epoch: the batches of the notebook's pipeline, for `fit(..., steps_per_epoch=self.steps)`."""
         steps, seed = self.steps, tf.constant(self.seed, tf.int64)
-        # An elastic epoch is distorted (and marked by `targets`) whole, before it is cut into batches; the others are
-        # shifted and marked batch by batch.
-        elastic = self.augment == "elastic"
-        augment, targets = ("none", None) if elastic else (self.augment, self.targets)
+        # An elastic epoch is distorted whole, before it is cut into batches; the others are shifted batch by batch.
+        augment = "none" if self.augment == "elastic" else self.augment
 
         def prepare(numbered, data):
             (number, order), (images, labels) = numbered, data
             epoch = first_epoch + number
-            return _in_order(images, labels, order, self.augment, seed, epoch, self.distortion, self.targets)
+            return _in_order(images, labels, order, self.augment, seed, epoch)
 
         def cut(images, labels, order):
             def batch(step):
-                return _batch(images, labels, order, step, self.batch_size, augment, targets)
+                return _batch(images, labels, order, step, self.batch_size, augment)
 
             return tf.data.Dataset.range(steps).map(batch)
 
@@ -101,35 +94,31 @@ class EpochBatches:
         return prepared.flat_map(cut).prefetch(tf.data.AUTOTUNE).with_options(in_memory_options())
 
 
-def _in_order(images, labels, order, augment: str, seed, epoch, distortion: dict, targets=None):
+def _in_order(images, labels, order, augment: str, seed, epoch):
     """An epoch before it is cut into batches: for "elastic", its images distorted DISTORT_CHUNK at a time in its
-    order (with `distortion`'s settings), with the labels in that order too (then the order is the identity and
-    nothing is left to augment); for the other augmentations, everything as it is."""
+    order, with the labels in that order too (then the order is the identity and nothing is left to augment); for
+    the other augmentations, everything as it is."""
     if augment != "elastic":
         return images, labels, order
     size = tf.shape(order, out_type=tf.int64)[0]
     chunks = (size + DISTORT_CHUNK - 1) // DISTORT_CHUNK
     first = AUGMENT_STREAM + tf.cast(epoch, tf.int64) * CHUNKS_PER_EPOCH
 
-    def distort(chunk, done, marks):
+    def distort(chunk, done):
         rows = order[chunk * DISTORT_CHUNK : (chunk + 1) * DISTORT_CHUNK]
-        distorted = distort_batch(tf.gather(images, rows), tf.stack([seed, first + chunk]), **distortion)
-        marked = tf.gather(labels, rows) if targets is None else targets(distorted)
-        index = tf.cast(chunk, tf.int32)
-        return chunk + 1, done.write(index, distorted), marks.write(index, marked)
+        distorted = distort_batch(tf.gather(images, rows), tf.stack([seed, first + chunk]))
+        return chunk + 1, done.write(tf.cast(chunk, tf.int32), distorted)
 
-    count = tf.cast(chunks, tf.int32)
-    parts = tf.TensorArray(tf.float32, size=count, infer_shape=False, element_shape=[None, PIXELS])
-    marks = tf.TensorArray(tf.float32, size=count, infer_shape=False, element_shape=[None, labels.shape[-1]])
-    _, parts, marks = tf.while_loop(lambda chunk, *_: chunk < chunks, distort, (tf.constant(0, tf.int64), parts, marks))
-    return parts.concat(), marks.concat(), tf.range(size)
+    parts = tf.TensorArray(tf.float32, size=tf.cast(chunks, tf.int32), infer_shape=False, element_shape=[None, PIXELS])
+    _, parts = tf.while_loop(lambda chunk, _: chunk < chunks, distort, (tf.constant(0, tf.int64), parts))
+    return parts.concat(), tf.gather(labels, order), tf.range(size)
 
 
-def _batch(images, labels, order, step, batch_size, augment: str, targets=None) -> tuple[tf.Tensor, tf.Tensor]:
+def _batch(images, labels, order, step, batch_size, augment: str) -> tuple[tf.Tensor, tf.Tensor]:
     """Batch `step` of an epoch in `order`: its images, moved by `shift_batch` when `augment` is "shift", and its
     labels."""
     step = tf.cast(step, tf.int64)
     rows = order[step * batch_size : (step + 1) * batch_size]
     images = tf.gather(images, rows)
     images = shift_batch(images) if augment == "shift" else images
-    return images, tf.gather(labels, rows) if targets is None else targets(images)
+    return images, tf.gather(labels, rows)

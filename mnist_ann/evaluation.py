@@ -54,19 +54,6 @@ def per_class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     return report
 
 
-def format_report(report: dict) -> str:
-    """per_class_report as an aligned text table, one row per digit and one per average."""
-    lines = [f"{'':>12} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
-    rows = [str(d) for d in DIGITS] + ["macro avg", "weighted avg"]
-    for name in rows:
-        r = report[name]
-        if name == "macro avg":
-            lines.append("")
-        lines.append(f"{name:>12} {r['precision']:9.4f} {r['recall']:9.4f} {r['f1-score']:9.4f} {int(r['support']):8d}")
-    lines.append(f"{'accuracy':>12} {'':>9} {'':>9} {report['accuracy']:9.4f} {int(report['macro avg']['support']):8d}")
-    return "\n".join(lines)
-
-
 def worst_class(report: dict) -> tuple[int, float]:
     """The digit with the lowest recall among those in the data, and that recall."""
     present = [d for d in DIGITS if report[str(d)]["support"] > 0]

@@ -13,6 +13,10 @@ class WriteError(Exception):
     """A file could not be written (a full disk, a read-only folder, ...); the message names it and the cause."""
 
 
+class ModelFileError(ValueError):
+    """A model file that is not this project's network (`model.load_model`): one sentence naming it and the fix."""
+
+
 def os_reason(exc: OSError) -> str:
     """An OSError's cause in words, such as "no space left on device"."""
     reason = exc.strerror or str(exc) or type(exc).__name__

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 
-from mnist_ann.augment import PIXELS, SIDE, deskew
+from mnist_ann.augment import PIXELS, deskew
+from mnist_ann.files import ModelFileError, exception_reason
 
 INPUT_SIZE = PIXELS  # one input per pixel of the flattened 28x28 image
 NUM_CLASSES = 10
@@ -44,28 +47,6 @@ def build_model(
     return keras.Sequential(layers, name="mnist_ann")
 
 
-def build_teacher(*, deskew: bool = False) -> keras.Sequential:
-    """A small convolutional network (52,266 parameters) for a recipe with a teacher (`Recipe.teacher_epochs`): it
-    reads the same flattened digits and learns on them first, and the 784-128-32-10 network then learns from its
-    answers. Two 2x2-pooled convolutions (8 filters of 5x5, then 16 of 3x3) see strokes wherever they are, which a
-    dense layer has to learn place by place. Its last Dense layer, "logits", gives the scores its softmax turns into
-    probabilities: `training.soft_targets` softens them. `deskew` as `build_model`'s."""
-    layers = [
-        keras.Input(shape=(INPUT_SIZE,), name="pixels"),
-        *([Deskew(name="deskew")] if deskew else []),
-        keras.layers.Reshape((SIDE, SIDE, 1), name="image"),
-        keras.layers.Conv2D(8, 5, padding="same", activation="relu", name="strokes"),
-        keras.layers.MaxPooling2D(name="pool_1"),
-        keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="parts"),
-        keras.layers.MaxPooling2D(name="pool_2"),
-        keras.layers.Flatten(name="flat"),
-        keras.layers.Dense(64, activation="relu", name="hidden"),
-        keras.layers.Dense(NUM_CLASSES, name="logits"),
-        keras.layers.Activation("softmax", name="digit"),
-    ]
-    return keras.Sequential(layers, name="teacher")
-
-
 def network_layout(model: keras.Model) -> str:
     """The layers of a built model in one line, for comparing two networks: "784 -> Dense 128 relu -> ..."."""
     parts = [str(model.inputs[0].shape[-1])]
@@ -75,12 +56,42 @@ def network_layout(model: keras.Model) -> str:
     return " -> ".join(parts) + f" ({model.count_params():,} parameters)"
 
 
-def compile_model(
-    model: keras.Model, learning_rate=1e-3, *, loss="categorical_crossentropy", **settings
-) -> keras.Model:
-    """Compile with Adam (`learning_rate` may be a schedule), a loss (default categorical cross-entropy) and
-    accuracy; `settings` go to `model.compile` as they are (`steps_per_execution`, ...)."""
+def compile_model(model: keras.Model, learning_rate=1e-3, **settings) -> keras.Model:
+    """Compile with Adam (`learning_rate` may be a schedule), categorical cross-entropy and accuracy; `settings` go to
+    `model.compile` as they are (`steps_per_execution`, ...)."""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=["accuracy"], **settings
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        **settings,
     )
+    return model
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a saved 784-input, 10-class model of any recipe (a deskewing one's `Deskew` layer included), in Keras's
+    safe mode, which runs no code from the file. Plain `keras.saving.load_model` loads `fast`'s and `original`'s
+    too, but not a deskewing recipe's without this module imported first, since Keras looks up only its own
+    packages' classes by itself."""
+    file = Path(path)
+    if not file.is_file():
+        raise ModelFileError(f"model file {path} does not exist; pass the model.keras that `mnist-ann train` wrote.")
+    try:
+        model = keras.saving.load_model(file, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad file; all mean the same to the user
+        if "safe_mode" in str(exc):  # the file holds Python code (a Lambda layer, say), which safe mode never runs
+            raise ModelFileError(
+                f"model file {path} holds Python code (a Lambda layer, say), which Keras's safe mode refuses to run "
+                "because code in a file can do anything; if you trust the file, load it yourself with "
+                "keras.saving.load_model(path, safe_mode=False)."
+            ) from None
+        raise ModelFileError(
+            f"model file {path} cannot be loaded as a Keras model ({exception_reason(exc)}); pass the model.keras "
+            "that `mnist-ann train` wrote."
+        ) from None
+    if tuple(model.input_shape) != (None, INPUT_SIZE) or tuple(model.output_shape) != (None, NUM_CLASSES):
+        raise ModelFileError(
+            f"model file {path} takes {model.input_shape} and gives {model.output_shape}, "
+            "not 784 pixels in and 10 digit probabilities out; use a model written by `mnist-ann train`."
+        )
     return model

@@ -1,7 +1,9 @@
-"""Figures: training curves, digits, the network's weights and activations, the test report; saved as PNGs.
+"""Figures: the network and what it computes, training curves, digits, the weights and activations, the test report;
+saved as PNGs.
 
 Digits are drawn everywhere the way the network receives them: bright ink (high values) on a black background
-(0), as MNIST stores them.
+(0), as MNIST stores them. Drawn as pixels, a figure's colours are rounded to 16 levels a channel (`_FewerShades`):
+the same figure, in about half the PNG, which keeps the notebook that shows them all small enough for GitHub.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm, Normalize
 from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -29,7 +33,49 @@ WEIGHT_CMAP = "RdBu_r"  # red: the pixel pushes a unit up; blue: down; white: no
 RIGHT, WRONG = "tab:blue", "tab:red"
 PIXELS_PER_IMAGE = 28 * 28
 NEVER_INKED = (1.0, 0.8, 0.0, 1.0)  # yellow, for pixels that no training image ever inks: unlike any weight's colour
+SCREEN_DPI = 72  # the notebook shows figures at this dpi
 LARGE_TEXT = {"font.size": 14}  # for wide figures, which GitHub shrinks to about 1000 pixels
+# Light, flat fills for the boxes of the computation figure: black text stays legible on them
+FORWARD_FILL, INPUT_FILL, BACKWARD_FILL = "#ddeeff", "#ffeecc", "#ffdddd"
+
+
+class _FewerShades(Artist):
+    """Drawn after everything else, on a pixel canvas only: rounds each colour channel of the figure's pixels to one
+    of 16 levels (0, 17, ..., 255: the 4096 colours of CSS's #rgb), which halves the PNG. Black, white and the
+    colours on that grid stay as they are, any other moves by at most 8 of 255: anti-aliased text and lines keep their
+    smooth edges, in 16 shades instead of 256. The pixels under the artists in `exact` (colour maps, photos), whose
+    pale tints rounding would tilt towards other hues, are left alone."""
+
+    zorder = float("inf")
+
+    def __init__(self, exact=()):
+        super().__init__()
+        self.set_in_layout(False)
+        self._exact = list(exact)
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible() or not hasattr(renderer, "buffer_rgba"):
+            return  # a vector backend: nothing to round
+        pixels = np.asarray(renderer.buffer_rgba())
+        if not pixels.flags.writeable:
+            return
+        rounded = (pixels[..., :3].astype(np.uint16) + 8) // 17 * 17
+        height, width = pixels.shape[:2]
+        for artist in self._exact:  # display coordinates: pixels from the bottom left
+            box = artist.get_window_extent(renderer)
+            x0, x1 = max(int(np.floor(box.x0)), 0), min(int(np.ceil(box.x1)), width)
+            y0, y1 = max(int(np.floor(box.y0)), 0), min(int(np.ceil(box.y1)), height)
+            if x0 < x1 and y0 < y1:
+                rounded[height - y1 : height - y0, x0:x1] = pixels[height - y1 : height - y0, x0:x1, :3]
+        pixels[..., :3] = rounded
+
+
+def _finish(fig: plt.Figure, path: str | os.PathLike | None, exact=()) -> plt.Figure:
+    """Round `fig`'s colours, but for the artists in `exact`, whenever it is drawn as pixels (the notebook's copy and
+    the saved PNG); save it."""
+    fig.add_artist(_FewerShades(exact))
+    save_figure(fig, path)
+    return fig
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
@@ -54,11 +100,14 @@ def _show_digit(ax, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def plot_history(history: dict, before: dict | None = None, path: str | os.PathLike | None = None) -> plt.Figure:
+def plot_history(
+    history: dict, before: dict | None = None, path: str | os.PathLike | None = None, *, log_loss: bool = True
+) -> plt.Figure:
     """Accuracy and loss per epoch, training and validation, side by side.
 
     `before` holds the same metrics for the untrained network, drawn at epoch 0. Every point is on the axes:
-    accuracy on a 0-1 axis with the last epochs magnified in an inset, loss on a log axis.
+    accuracy on a 0-1 axis with the last epochs magnified in an inset, loss on a log axis, or with
+    `log_loss=False` on a linear one from 0, where a validation loss that turns upward stands out.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     first = 0 if before else 1
@@ -72,7 +121,10 @@ def plot_history(history: dict, before: dict | None = None, path: str | os.PathL
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         if metric == "loss":
-            ax.set_yscale("log")
+            if log_loss:
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(bottom=0)
             ax.legend(loc="upper right")
             continue
         ax.set_ylim(0, 1.02)  # its legend is the loss panel's: the same colours
@@ -86,13 +138,12 @@ def plot_history(history: dict, before: dict | None = None, path: str | os.PathL
             margin = 0.1 * (high - low + 1e-3)
             inset.set_ylim(low - margin, min(high + margin, 1.0))
             inset.xaxis.get_major_locator().set_params(integer=True)
-            inset.tick_params(labelsize=8)
+            inset.tick_params(labelsize=9)
             inset.grid(alpha=0.3)
-            inset.set_title(f"epochs {tail}-{epochs[-1]}, magnified", fontsize=8)
+            inset.set_title(f"epochs {tail}-{epochs[-1]}, magnified", fontsize=9)
             ax.indicate_inset_zoom(inset, edgecolor="0.4")
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_digit_grid(
@@ -118,8 +169,13 @@ def plot_digit_grid(
     if suptitle:
         fig.suptitle(suptitle, fontsize=fontsize + 2)
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
+
+
+def _weight_shades():
+    """WEIGHT_CMAP in 15 shades: the same pictures as in 256, in a quarter of the PNG; each stays distinct, and the
+    middle one white, when the figure's colours are rounded."""
+    return plt.get_cmap(WEIGHT_CMAP, 15)
 
 
 def plot_weights(
@@ -136,15 +192,22 @@ def plot_weights(
     hidden = np.zeros(PIXELS_PER_IMAGE, bool) if never_inked is None else np.asarray(never_inked, bool).ravel()
     scale = float(np.percentile(np.abs(kernel[~hidden]), 99.5)) or 1.0  # a few extreme weights saturate, not all
     norm = Normalize(-scale, scale, clip=True)
-    cmap = plt.get_cmap(WEIGHT_CMAP, 15)  # 15 shades: the same picture, a quarter of the PNG
+    cmap = _weight_shades()
     mosaic = np.ones((rows * cell - 2, columns * cell - 2, 4))  # white between the pictures
     for i in range(units):
         row, column = divmod(i, columns)
         colours = cmap(norm(kernel[:, i]))
         colours[hidden] = NEVER_INKED
         mosaic[row * cell : row * cell + 28, column * cell : column * cell + 28] = colours.reshape(28, 28, 4)
-    fig, ax = plt.subplots(figsize=(0.62 * columns + 1.2, 0.62 * rows + 0.5))
-    ax.imshow(mosaic, interpolation="nearest")
+    # One screen pixel per weight in the notebook: drawn larger, the noise of the weights makes a larger PNG, and
+    # resampled by a fraction, some weights would be drawn wider than others. Around it, in inches: the row labels,
+    # the colour bar, the title
+    height, width = mosaic.shape[0] / SCREEN_DPI, mosaic.shape[1] / SCREEN_DPI
+    left, right, bottom, top = 0.45, 0.95, 0.05, 0.75
+    fig = plt.figure(figsize=(left + width + right, bottom + height + top))
+    size = fig.get_size_inches()
+    ax = fig.add_axes((left / size[0], bottom / size[1], width / size[0], height / size[1]))
+    ax.imshow(mosaic, interpolation="nearest", aspect="auto")
     for i in outlined:
         row, column = divmod(int(i), columns)
         frame = plt.Rectangle((column * cell - 1.5, row * cell - 1.5), 30, 30, fill=False, edgecolor="black", lw=1.5)
@@ -154,16 +217,15 @@ def plot_weights(
     ax.tick_params(left=False, pad=6)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.025, pad=0.01, extend="both", label="weight")
-    note = "; yellow: pixels no training digit ever inks" if hidden.any() else ""
+    bar = fig.add_axes(((left + width + 0.1) / size[0], bottom / size[1], 0.15 / size[0], height / size[1]))
+    fig.colorbar(ScalarMappable(norm, cmap), cax=bar, extend="both", label="weight")
+    note = ";\nyellow: pixels no training digit ever inks" if hidden.any() else ""
     ax.set_title(
-        f"The weights of the {units} first-layer neurons, one 28x28 picture each, numbered along the rows\n"
-        f"red: ink on that pixel raises the neuron's sum, blue: lowers it{note}",
-        fontsize=12,
+        f"The weights of the {units} first-layer neurons, one 28x28 picture each,\n"
+        f"numbered along the rows; red: ink on that pixel raises the neuron's sum, blue: lowers it{note}",
+        fontsize=11,
     )
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_neuron_examples(
@@ -180,17 +242,14 @@ def plot_neuron_examples(
     excite it most, according to `activations` (images x neurons), and its mean output for each digit of `labels`."""
     units = list(units)
     scale = float(np.abs(kernel[:, units]).max()) or 1.0
-    fig, axes = plt.subplots(
-        len(units),
-        top + 2,
-        figsize=(1.35 * (top + 4), 1.6 * len(units)),
-        squeeze=False,
-        gridspec_kw={"width_ratios": [1] * (top + 1) + [3]},
-    )
+    fig = plt.figure(figsize=(1.35 * (top + 4), 1.6 * len(units)))
+    # the colour bar in a narrow column of its own: each weight picture as large as a digit; room between the rows
+    # for the digits under each row's bars
+    grid = fig.add_gridspec(len(units), top + 3, width_ratios=[0.12] + [1] * (top + 1) + [3], hspace=0.35)
+    axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(1, top + 3)] for i in range(len(units))])
+    cmap = _weight_shades()
     for row, unit in zip(axes, units, strict=True):
-        row[0].imshow(
-            kernel[:, unit].reshape(28, 28), cmap=WEIGHT_CMAP, vmin=-scale, vmax=scale, interpolation="nearest"
-        )
+        row[0].imshow(kernel[:, unit].reshape(28, 28), cmap=cmap, vmin=-scale, vmax=scale, interpolation="nearest")
         row[0].set_title(f"neuron {unit}", fontsize=12)
         strongest = np.argsort(-activations[:, unit], kind="stable")[:top]
         for ax, index in zip(row[1 : top + 1], strongest, strict=True):
@@ -203,18 +262,17 @@ def plot_neuron_examples(
         favourite = int(np.argmax(means))
         row[-1].bar(range(10), means, color=["tab:red" if d == favourite else "0.6" for d in range(10)])
         row[-1].set_xticks(range(10))
-        row[-1].tick_params(labelsize=9)
+        row[-1].tick_params(labelsize=10)
         if unit == units[0]:
             row[-1].set_title("mean output for each digit", fontsize=10)
-    weights = ScalarMappable(Normalize(-scale, scale), WEIGHT_CMAP)
-    fig.colorbar(weights, ax=axes[:, 0], location="left", shrink=0.8, pad=0.25, label="weight")
+    weights = ScalarMappable(Normalize(-scale, scale), cmap)
+    fig.colorbar(weights, cax=fig.add_subplot(grid[:, 0]), location="left", label="weight")
     fig.suptitle(
         "First-layer neurons whose output differs most between digits: their weights,\n"
         "the training digits that excite each most (its output above), and its mean output per digit",
         fontsize=12,
     )
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_learning_rate(schedule, steps_per_epoch: int, epochs: int, path=None) -> plt.Figure:
@@ -227,8 +285,244 @@ def plot_learning_rate(schedule, steps_per_epoch: int, epochs: int, path=None) -
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
+
+
+def _parameter_count(sizes) -> int:
+    return sum(fan_in * fan_out + fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False))
+
+
+def plot_network(
+    sizes=(784, 128, 32, 10), activations=("relu", "relu", "softmax"), path: str | os.PathLike | None = None
+) -> plt.Figure:
+    """The network for a beginner: a column of neurons per layer (at most 10 drawn), each joined to the next layer's."""
+    if len(activations) != len(sizes) - 1:
+        raise ValueError(
+            f"{len(sizes)} layer sizes need {len(sizes) - 1} activations, one for each layer after the input"
+        )
+    whole, ends = 10, 3  # a larger layer: 3 circles, an ellipsis, 3 more; its label gives the true number
+    spacing, radius, pitch = 0.30, 0.11, 2.0  # inches: the data units are inches, so the circles stay round
+    top = spacing * whole
+    width, height = pitch * len(sizes), top + 1.9
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set(xlim=(0, width), ylim=(-0.6, top + 1.3))  # the axes' edges are the figure's, cropped or not
+    ax.axis("off")
+    columns = []
+    for layer, size in enumerate(sizes):
+        x = pitch * (layer + 0.5)
+        if size <= whole:
+            ys = top / 2 + spacing * ((size - 1) / 2 - np.arange(size))  # the first neuron on top
+        else:  # a column a little taller than the output's ten, with a gap for the neurons left out
+            slots = spacing * np.arange(whole, -1, -1)
+            ys = np.concatenate([slots[:ends], slots[-ends:]])
+            ax.text(x, top / 2, "⋮", ha="center", va="center", fontsize=16)
+        columns.append((x, ys))
+        colour = "0.45" if layer == 0 else "tab:blue" if layer == len(sizes) - 1 else "tab:green"
+        for y in ys:
+            ax.add_patch(plt.Circle((x, y), radius, color=colour, lw=0, zorder=2))
+        name = "pixels" if layer == 0 else {"relu": "ReLU"}.get(activations[layer - 1], activations[layer - 1])
+        ax.text(x, -0.25, f"{size} {name}", ha="center", va="top", fontsize=11)
+    for layer, ((x0, ys0), (x1, ys1)) in enumerate(zip(columns[:-1], columns[1:], strict=False), start=1):
+        lines = [[(x0, y0), (x1, y1)] for y0 in ys0 for y1 in ys1]
+        # Hard-edged hairlines: anti-aliased, their crossings would make the PNG several times the size
+        ax.add_collection(LineCollection(lines, colors="0.8", linewidths=0.5, antialiaseds=False, zorder=1))
+        fan_in, fan_out = sizes[layer - 1], sizes[layer]
+        ax.text(
+            (x0 + x1) / 2, top + 0.25, f"W{layer}: {fan_in}×{fan_out}\nb{layer}: {fan_out}", ha="center", fontsize=11
+        )
+    x, ys = columns[-1]
+    if sizes[-1] <= whole:  # every output neuron is drawn: say which digit each one stands for
+        for digit, y in enumerate(ys):
+            ax.text(x + radius + 0.1, y, str(digit), va="center", fontsize=10)
+    arrows = " → ".join(str(size) for size in sizes)
+    title = f"{arrows}: {_parameter_count(sizes):,} weights and biases"
+    ax.text(width / 2, top + 1.25, title, ha="center", va="top", fontsize=13)
+    return _finish(fig, path)
+
+
+def _boxes(ax, texts: dict[int, str], y: float, fill: str) -> dict[int, list]:
+    """Rounded boxes of text at height `y`, keyed by column: each [text, half width, half height] in inches."""
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = {}
+    for column, text in texts.items():
+        label = ax.text(0, y, text, ha="center", va="center", fontsize=11, linespacing=1.3)
+        label.set_bbox({"boxstyle": "round,pad=0.3", "facecolor": fill, "edgecolor": "none"})
+        extent = label.get_window_extent(renderer)
+        pad = 0.3 * label.get_fontsize() / 72
+        boxes[column] = [label, extent.width / ax.figure.dpi / 2 + pad, extent.height / ax.figure.dpi / 2 + pad]
+    return boxes
+
+
+def _arrow(ax, start: list, end: list, colour: str = "black", corner: bool = False) -> None:
+    """An arrow from box `start` to box `end`: sideways within a row, else down from edge to edge, or with `corner`
+    down out of `start` and then sideways into `end`."""
+    (a, a_half_width, a_half_height), (b, b_half_width, b_half_height) = start, end
+    (x0, y0), (x1, y1) = a.get_position(), b.get_position()
+    sideways = np.sign(x1 - x0)
+    if y0 == y1:
+        tail, head = (x0 + sideways * a_half_width, y0), (x1 - sideways * b_half_width, y1)
+    elif corner:
+        tail, head = (x0, y0 - a_half_height), (x1 - sideways * b_half_width, y1)
+    else:
+        tail, head = (x0, y0 - a_half_height), (x1, y1 + b_half_height)
+    props = {"arrowstyle": "-|>", "color": colour, "lw": 1.2, "shrinkA": 0, "shrinkB": 0}
+    if corner:
+        props["connectionstyle"] = "angle,angleA=90,angleB=0,rad=0"
+    ax.annotate("", head, tail, arrowprops=props)
+
+
+def plot_computation(path: str | os.PathLike | None = None) -> plt.Figure:
+    """What the network computes for a batch of n images, every array with its shape: forward from the pixels to the
+    loss on top, then backward underneath, right to left, from the loss to the gradient of every weight and bias."""
+    forward = {
+        0: "x: the pixels\nn×784",
+        1: "z1 = x @ W1 + b1\nn×128",
+        2: "h1 = relu(z1)\nn×128",
+        3: "z2 = h1 @ W2 + b2\nn×32",
+        4: "h2 = relu(z2)\nn×32",
+        5: "z3 = h2 @ W3 + b3\nn×10",
+        6: "p = softmax(z3)\nn×10",
+        7: "loss = mean of\n−log p[right digit]\none number",
+    }
+    inputs = {1: "W1: 784×128\nb1: 128", 3: "W2: 128×32\nb2: 32", 5: "W3: 32×10\nb3: 10", 7: "y: one-hot labels\nn×10"}
+    backward = {
+        5: "dz3 = (p − y) / n\nn×10",
+        4: "dh2 = dz3 @ W3ᵀ\nn×32",
+        3: "dz2 = dh2 * (z2 > 0)\nn×32",
+        2: "dh1 = dz2 @ W2ᵀ\nn×128",
+        1: "dz1 = dh1 * (z1 > 0)\nn×128",
+    }
+    gradients = {
+        5: "dW3 = h2ᵀ @ dz3: 32×10\ndb3 = dz3 summed over images: 10",
+        3: "dW2 = h1ᵀ @ dz2: 128×32\ndb2 = dz2 summed over images: 32",
+        1: "dW1 = xᵀ @ dz1: 784×128\ndb1 = dz1 summed over images: 128",
+    }
+    fig = plt.figure()
+    ax = fig.add_axes([0, 0, 1, 1])  # the data units are inches: the boxes are placed by their measured sizes
+    ax.axis("off")
+    rows = {
+        "inputs": _boxes(ax, inputs, 3.9, INPUT_FILL),
+        "forward": _boxes(ax, forward, 2.8, FORWARD_FILL),
+        "backward": _boxes(ax, backward, 1.55, BACKWARD_FILL),
+        "gradients": _boxes(ax, gradients, 0.45, BACKWARD_FILL),
+    }
+    # A column is as wide as its widest box in the forward and backward rows; the wide gradient boxes sit under
+    # every other column, where the columns beside them leave room
+    gap = 0.3
+    half_widths = [max(rows[row][i][1] for row in ("forward", "backward") if i in rows[row]) for i in forward]
+    steps = [a + gap + b for a, b in zip(half_widths[:-1], half_widths[1:], strict=True)]
+    centres = half_widths[0] + 0.05 + np.cumsum([0.0, *steps])
+    for row in rows.values():
+        for column, (label, _, _) in row.items():
+            label.set_x(centres[column])
+    width = centres[-1] + half_widths[-1] + 0.05
+    fig.set_size_inches(width, 4.6)
+    ax.set(xlim=(0, width), ylim=(0, 4.6))
+    ax.text(
+        width / 2,
+        4.55,
+        "A batch of n images: forward to the loss (top), then backward to the gradients (below)",
+        ha="center",
+        va="top",
+        fontsize=13,
+    )
+    for column in range(len(forward) - 1):
+        _arrow(ax, rows["forward"][column], rows["forward"][column + 1])
+    for column, box in rows["inputs"].items():
+        _arrow(ax, box, rows["forward"][column])
+    red = "tab:red"
+    _arrow(ax, rows["forward"][7], rows["backward"][5], red, corner=True)  # backward runs right to left from here
+    for column in range(5, 1, -1):
+        _arrow(ax, rows["backward"][column], rows["backward"][column - 1], red)
+    for column, box in rows["gradients"].items():
+        _arrow(ax, rows["backward"][column], box, red)
+    return _finish(fig, path)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - np.max(z))  # minus the largest: the same result, and no overflow for large sums
+    return e / e.sum()
+
+
+def plot_activation_functions(sums=(2.0, 1.0, 0.1, -1.0), path: str | os.PathLike | None = None) -> plt.Figure:
+    """ReLU over -3..3 beside softmax on an example: the sums `sums` and the probabilities softmax makes of them."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    z = np.linspace(-3, 3, 121)  # 0 is one of the points: the kink is drawn sharp
+    left.plot(z, np.maximum(z, 0), color="tab:green", lw=2)
+    left.text(-1.5, 0.25, "slope 0:\nrelu(z) = 0", ha="center")
+    left.text(1.3, 2.0, "slope 1:\nrelu(z) = z", ha="right")
+    left.set(title="ReLU: relu(z) = max(z, 0)", xlabel="z, a neuron's sum", ylabel="relu(z)", ylim=(-0.4, 3.2))
+    left.grid(alpha=0.3)
+    sums = np.asarray(sums, float)
+    probabilities = _softmax(sums)
+    positions = np.arange(len(sums))
+    for offset, values, label, colour in (
+        (-0.2, sums, "sums z", "0.6"),
+        (0.2, probabilities, "softmax(z): they add up to 1", "tab:blue"),
+    ):
+        bars = right.bar(positions + offset, values, width=0.4, color=colour, label=label)
+        right.bar_label(bars, fmt="%.2f", padding=2, fontsize=9)
+    right.axhline(0, color="black", lw=0.8)
+    low, high = min(0.0, sums.min()), max(1.0, sums.max())
+    right.set(
+        title="softmax: sums into probabilities",
+        ylabel="value",
+        xticks=positions,
+        xticklabels=[f"z{i}" for i in positions],
+        ylim=(low - 0.15 * (high - low) * (low < 0), high + 0.15 * (high - low)),  # room for the bars' labels
+    )
+    right.legend(loc="upper right", fontsize=9)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_loss_slice(
+    values,
+    losses,
+    at: float,
+    loss_at: float,
+    gradient: float,
+    name: str = "the weight",
+    path: str | os.PathLike | None = None,
+) -> plt.Figure:
+    """The loss as one weight varies (`values`, `losses`), the weight's current value `at` and the tangent there."""
+    values, losses = np.asarray(values, float), np.asarray(losses, float)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.plot(values, losses, color="tab:blue", lw=2, label="loss")
+    half = 0.15 * (values.max() - values.min())  # a short tangent: far from `at` it says nothing about the curve
+    ends = np.array([at - half, at + half])
+    tangent = f"tangent: slope = gradient = {gradient:.4f}"
+    ax.plot(ends, loss_at + gradient * (ends - at), color="tab:red", lw=2, label=tangent)
+    ax.plot([at], [loss_at], "o", color="black", markersize=7, label=f"now: {name} = {at:.4f}", zorder=3)
+    ax.set(xlabel=name, ylabel="loss", title=f"The loss as {name} changes, all else fixed")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def plot_validation_curves(
+    curves: dict[str, list[list[float]]], zoom: tuple[float, float] = (0.9, 1.0), path: str | os.PathLike | None = None
+) -> plt.Figure:
+    """Validation accuracy per epoch for each label: the median of its seeds, shaded from the lowest to the highest;
+    on the whole 0-1 axis (left) and magnified to `zoom` (right), where curves that end close together part."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    seeds = sorted({len(runs) for runs in curves.values()})
+    count = f"{seeds[0]} seeds" if len(seeds) == 1 else "its seeds"
+    for ax, limits, title in zip(axes, ((0, 1), zoom), (f"the median of {count}", "magnified"), strict=True):
+        for label, runs in curves.items():
+            runs = np.asarray(runs, float)  # seeds x epochs
+            epochs = np.arange(1, runs.shape[1] + 1)
+            [line] = ax.plot(epochs, np.median(runs, axis=0), "o-", markersize=3, lw=2, label=label)
+            ax.fill_between(epochs, runs.min(axis=0), runs.max(axis=0), color=line.get_color(), alpha=0.25, lw=0)
+        ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=limits, title=title)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="center right", fontsize=9)  # the empty middle: above the wrecked curves, below the rest
+    fig.suptitle("Validation accuracy after each epoch; shaded: from the lowest seed to the highest", fontsize=11)
+    fig.tight_layout()
+    return _finish(fig, path)
 
 
 def _probability_bars(ax, probabilities: np.ndarray, true: int | None = None) -> None:
@@ -271,8 +565,7 @@ def plot_activations(
     _probability_bars(axes[-1], probabilities, true)
     axes[-1].set_title("output\n10 probabilities")
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
 
 
 @plt.rc_context(LARGE_TEXT)
@@ -289,9 +582,10 @@ def plot_preparation(
         squeeze=False,
     )
     axes = axes[0]
+    photos = []  # in colour: left as they are
     for ax, (name, image) in zip(axes, steps.items(), strict=False):
         if image.ndim == 3:
-            ax.imshow(image)
+            photos.append(ax.imshow(image))
         else:
             ax.imshow(image, cmap=DIGIT_CMAP, vmin=0, vmax=1)
         ax.set_title(f"{name}\n{image.shape[1]} wide, {image.shape[0]} high")
@@ -301,8 +595,7 @@ def plot_preparation(
         _probability_bars(axes[-1], probabilities)
         axes[-1].set_title("the network's answer")
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, exact=photos)
 
 
 def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = None) -> plt.Figure:
@@ -316,11 +609,10 @@ def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = N
         text.set_color("white" if matrix[i, j] > 0 and norm(matrix[i, j]) > 0.6 else "black")
         if matrix[i, j] == 0:
             text.set_text("")
-    fig.colorbar(display.im_, ax=ax, label="test images (log scale)")
+    bar = fig.colorbar(display.im_, ax=ax, label="test images (log scale)")
     ax.set(title="Confusion matrix on the 10,000 test digits", xlabel="predicted digit", ylabel="true digit")
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, exact=[display.im_, bar.ax])
 
 
 def plot_confidence(probabilities: np.ndarray, y_true: np.ndarray, path: str | os.PathLike | None = None) -> plt.Figure:
@@ -345,5 +637,4 @@ def plot_confidence(probabilities: np.ndarray, y_true: np.ndarray, path: str | o
     axes[0].set_ylabel("share of the answers (%, log scale)")
     fig.suptitle("How sure is the network when it is right, and when it is wrong?")
     fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)

@@ -7,9 +7,9 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How to train the network: batch, epochs, learning-rate schedule, augmentation, deskewing, loss and teacher. The
-    one description of a run: every change to one (the notebook's EPOCHS, the command line's --epochs, a candidate of
-    the choosers) is `changed`'s."""
+    """How to train the network: batch, epochs, learning-rate schedule, augmentation and deskewing. The one
+    description of a run: every change to one (the notebook's EPOCHS, the command line's --epochs, a candidate of the
+    chooser) is `changed`'s."""
 
     name: str
     description: str
@@ -19,13 +19,7 @@ class Recipe:
     schedule: str = "constant"  # "constant", or "cosine": linear warm-up, then cosine decay to zero
     warmup_epochs: int = 0
     augment: str = "none"  # "none", "shift" (up to one pixel) or "elastic" (elastic distortion, rotation, zoom, shift)
-    distortion: tuple[tuple[str, float], ...] = ()  # (name, value) pairs in place of augment.DISTORTION's, for elastic
-    label_smoothing: float = 0.0  # the cross-entropy's label smoothing (0: the plain loss)
     deskew: bool = False  # straighten each digit first: the training digits, and the network's input (model.Deskew)
-    # Distillation: epochs of a small convolutional teacher (`model.build_teacher`) trained first, on these same
-    # batches and schedule; the network then learns its answers, softened by `temperature`, in place of the labels.
-    teacher_epochs: int = 0  # 0: no teacher, the network learns the labels
-    temperature: float = 1.0
 
     def changed(self, **settings) -> Recipe:
         """This recipe with some settings changed (`epochs=6, learning_rate=0.1`); a setting given as None keeps
@@ -34,8 +28,6 @@ class Recipe:
         if unknown:
             raise ValueError(f"a recipe has no setting {unknown[0]!r}; it has: {', '.join(_SETTINGS)}.")
         settings = {key: value for key, value in settings.items() if value is not None}
-        if isinstance(settings.get("distortion"), dict):  # a recipe stays hashable: the settings as sorted pairs
-            settings["distortion"] = tuple(sorted(settings["distortion"].items()))
         return dataclasses.replace(self, **settings)
 
 

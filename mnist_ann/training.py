@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from mnist_ann.data import training_split
 from mnist_ann.epochs import EpochBatches
-from mnist_ann.model import Deskew, build_model, build_teacher, compile_model
+from mnist_ann.model import Deskew, build_model, compile_model
 from mnist_ann.quiet import native_stderr_silenced
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
@@ -47,11 +47,16 @@ def set_seed(seed: int) -> None:
 @functools.cache
 def _absorb_spurious_log() -> None:
     """With deterministic ops on, TensorFlow 2.21 logs one spurious C++ error line ("NodeDef mentions attribute
-    use_unbounded_threadpool ...") the first time Keras feeds arrays through tf.data in a process; run that first
-    time now, with native stderr silenced, so that it does not land in a notebook cell or a log."""
+    use_unbounded_threadpool ...") the first time Keras feeds arrays through tf.data in a process, for `fit` and for
+    `predict` alike; run both once now, on a tiny model with native stderr silenced, so that the line lands in no
+    notebook cell and no log."""
     with native_stderr_silenced():
+        keras.utils.set_random_seed(0)  # fit shuffles, and deterministic ops need a seed; set_seed sets its own next
         tiny = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-        tiny.predict(np.zeros((1, 1), np.float32), verbose=0)
+        tiny.compile(optimizer="sgd", loss="mse")
+        zeros = np.zeros((2, 1), np.float32)
+        tiny.fit(zeros, zeros, batch_size=1, epochs=1, validation_data=(zeros, zeros), verbose=0)
+        tiny.predict(zeros, verbose=0)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -85,9 +90,7 @@ def fit(
     into TensorFlow (`steps_per_execution`; one batch under a multi-worker strategy), under whatever tf.distribute
     strategy the model was built in.
 
-    A recipe that deskews needs a model that does (`build_model(deskew=True)`); a recipe with `teacher_epochs` first
-    trains its teacher (`train_teacher`), and the network then learns the teacher's `soft_targets` for each batch in
-    place of the labels.
+    A recipe that deskews needs a model that does (`build_model(deskew=True)`).
 
     `resume`, called once the model is compiled, may load a saved state into it and returns how many epochs that
     state has done (0 for none); training goes on from there.
@@ -99,24 +102,7 @@ def fit(
             f"recipe {recipe.name!r} deskews its training digits, so the model must deskew what it reads too: build it "
             "with build_model(deskew=True)."
         )
-    targets = None
-    if recipe.teacher_epochs:
-        strategy = model.distribute_strategy
-        teacher = train_teacher(train, validation, recipe, seed=seed, verbose=verbose, strategy=strategy)
-        targets = soft_targets(teacher, recipe.temperature)
-    batches = EpochBatches(
-        x,
-        y,
-        recipe.batch_size,
-        seed=seed,
-        augment=recipe.augment,
-        distortion=recipe.distortion,
-        deskew=recipe.deskew,
-        targets=targets,
-    )
-    loss = "categorical_crossentropy"
-    if recipe.label_smoothing:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    batches = EpochBatches(x, y, recipe.batch_size, seed=seed, augment=recipe.augment, deskew=recipe.deskew)
     # Keras's loop over several steps per call fails under MultiWorkerMirroredStrategy (TensorFlow 2.21 raises
     # InvalidArgumentError in it): there, one step per call, the same batches and numbers.
     multi_worker = isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -124,7 +110,6 @@ def fit(
         compile_model(
             model,
             learning_rate_schedule(recipe, len(x)),
-            loss=loss,
             steps_per_execution=1 if multi_worker else batches.steps,
         )
     first_epoch = resume(model) if resume is not None else 0
@@ -143,41 +128,6 @@ def fit(
         verbose=verbose,
         callbacks=callbacks,
     )
-
-
-def train_teacher(
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray] | None,
-    recipe: str | Recipe,
-    *,
-    seed: int = 0,
-    verbose: int | str = "compact",
-    strategy: tf.distribute.Strategy | None = None,
-) -> keras.Model:
-    """The recipe's teacher (`model.build_teacher`), trained by `fit` on the recipe's batches for its
-    `teacher_epochs`, its compact log lines marked "teacher". Its random starting weights come from the global seed's
-    stream, so call it where `fit` does: after `set_seed` and the network's own weights."""
-    recipe = get_recipe(recipe)
-    with (strategy or tf.distribute.get_strategy()).scope():
-        teacher = build_teacher(deskew=recipe.deskew)
-    own = recipe.changed(epochs=recipe.teacher_epochs, teacher_epochs=0)
-    log = [EpochLog(prefix="teacher ")] if verbose == "compact" else []
-    fit(teacher, train, validation, own, seed=seed, verbose=0 if verbose == "compact" else verbose, callbacks=log)
-    return teacher
-
-
-def soft_targets(teacher: keras.Model, temperature: float = 1.0) -> Callable[[tf.Tensor], tf.Tensor]:
-    """What a student learns from `teacher` in place of one-hot labels: for flattened images, the softmax of the
-    teacher's scores (its "logits" layer) divided by `temperature`. Above 1 it spreads the probability, so the student
-    also learns which digits the teacher found nearly as likely (Hinton, Vinyals and Dean, 2015)."""
-    scores = keras.Model(teacher.inputs, teacher.get_layer("logits").output)
-
-    def targets(images: tf.Tensor) -> tf.Tensor:
-        # training=True: these are training batches, deskewed already if the recipe deskews (model.Deskew); the
-        # teacher has no other layer that training changes.
-        return tf.nn.softmax(scores(images, training=True) / temperature)
-
-    return targets
 
 
 def train(

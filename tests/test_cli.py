@@ -1,5 +1,6 @@
-"""The command line on a tiny synthetic dataset: train, evaluate, predict and export end to end in subprocesses, as a
-shell runs them; the refusals of bad models, images, options and outputs through the same `main`, in this process."""
+"""The command line on a tiny synthetic dataset: train, and a `long` run's evaluate, predict and export, in
+subprocesses as a shell runs them; other runs and the refusals of bad models, images, options and outputs through the
+same `main`, in this process."""
 
 from __future__ import annotations
 
@@ -98,8 +99,8 @@ def test_predict_text_json_and_show_input(run_dir, tmp_path, cli_here):
     )
     assert result.returncode == 0, result.stderr
     [entry] = json.loads(result.stdout)
-    from mnist_ann.app.runs import load_model
     from mnist_ann.images import load_digit
+    from mnist_ann.model import load_model
 
     own = load_model(run_dir / "model.keras").predict(load_digit(tmp_path / "seven.jpg").reshape(1, 784), verbose=0)[0]
     assert entry["digit"] == int(own.argmax()) and entry["probability"] == pytest.approx(float(own.max()), abs=1e-6)

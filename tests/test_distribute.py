@@ -147,13 +147,14 @@ MIRRORED_SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from conftest import synthetic_digits
+    from mnist_ann.data import one_hot
     from mnist_ann.epochs import EpochBatches
     from mnist_ann.training import train
 
     x, y = synthetic_digits(600, 0)
     x = mnist_ann.preprocess(x)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    epoch = EpochBatches(x, mnist_ann.one_hot(y), 256, seed=5, augment="shift").dataset(1)
+    epoch = EpochBatches(x, one_hot(y), 256, seed=5, augment="shift").dataset(1)
     for whole, split in zip(epoch, strategy.experimental_distribute_dataset(epoch)):
         parts = strategy.experimental_local_results(split[0])
         print("rows", [int(p.shape[0]) for p in parts], "same", bool(np.array_equal(np.concatenate(parts), whole[0])))

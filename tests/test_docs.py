@@ -89,7 +89,6 @@ def test_publishing_the_committed_results_changes_nothing(tmp_path):
         "README.md",
         "docs/benchmark.md",
         "benchmarks/results/cpu-2core.json",
-        "benchmarks/results/engine-cpu-2core.json",
     ):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, tmp_path / path)

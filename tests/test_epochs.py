@@ -12,14 +12,16 @@ import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
-from mnist_ann.epochs import EpochBatches
+from mnist_ann.augment import distort_batch
+from mnist_ann.data import one_hot
+from mnist_ann.epochs import AUGMENT_STREAM, EpochBatches
 from mnist_ann.model import build_model, compile_model
 
 
 @pytest.fixture
 def tiny():
     images, labels = synthetic_digits(300, seed=4)
-    return mnist_ann.preprocess(images), mnist_ann.one_hot(labels)
+    return mnist_ann.preprocess(images), one_hot(labels)
 
 
 def _epochs(dataset: tf.data.Dataset, steps: int) -> list[np.ndarray]:
@@ -136,21 +138,18 @@ def test_a_resumed_run_repeats_the_uninterrupted_one(tiny):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_recipes_distortion_settings_reach_the_distortion_and_wrong_ones_are_named(tiny):
+def test_an_elastic_epoch_is_each_chunk_distorted_by_its_own_seed_in_the_epochs_order_with_its_labels(tiny):
     x, y = tiny
-
-    def first_epoch(**distortion):
-        keras.utils.set_random_seed(1)
-        batches = EpochBatches(x, y, 64, seed=1, augment="elastic", distortion=distortion)
-        return np.concatenate([batch[0].numpy() for batch in batches.dataset(1)])
-
-    still = first_epoch(alpha=0.0, degrees=0.0, zoom=0.0, shift=0.0)  # no move at all: the images in their order
+    keras.utils.set_random_seed(1)
+    batches = EpochBatches(x, y, 64, seed=1, augment="elastic")
+    pairs = [(np.asarray(images), np.asarray(labels)) for images, labels in batches.dataset(1)]
+    images, labels = (np.concatenate([pair[k] for pair in pairs]) for k in (0, 1))
     keras.utils.set_random_seed(1)
     order = EpochBatches(x, y, 64, seed=1).orders(1)[0]
-    np.testing.assert_allclose(still, x[order], atol=1e-6)
-    assert not np.allclose(first_epoch(), still, atol=1e-3)  # the recipe's own distortion moves them
-    with pytest.raises(ValueError, match=r"unknown distortion settings \['grid'\]"):
-        first_epoch(grid=4)
+    np.testing.assert_array_equal(labels, y[order])  # every label travels with its image
+    expected = distort_batch(tf.gather(np.asarray(x, np.float32), order), tf.constant([1, AUGMENT_STREAM], tf.int64))
+    np.testing.assert_allclose(images, expected.numpy(), atol=1e-6)  # chunk 0 of epoch 0, in the epoch's order
+    assert not np.allclose(images, x[order], atol=1e-3)
 
 
 def test_bad_choices_are_named(tiny):

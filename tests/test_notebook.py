@@ -224,7 +224,7 @@ def test_rerunning_the_training_cell_and_below_trains_again_and_edits_take_effec
     monkeypatch.setenv(data.DATA_DIR_ENV, str(SHARED_MNIST))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(notebook, timeout=NOTEBOOK_TIMEOUT_S, resources={"metadata": {"path": str(tmp_path)}})
-    [training] = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "model.fit(" in c.source]
+    [training] = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "batches.dataset(" in c.source]
     logs = []
     with client.setup_kernel():
         for index, cell in enumerate(notebook.cells):
@@ -254,7 +254,7 @@ def test_rerunning_the_training_cell_and_below_trains_again_and_edits_take_effec
     published = mnist_ann.get_recipe("fast").epochs
     assert f"this run changed: 3 epochs instead of {published}; network 784 -> Dense 64" in checks
 
-    # The command line trains the same network on the same batches with its whole-epoch engine: the same log.
+    # The command line trains the same network on the same batches, an epoch per call: the same log.
     result = cli_here("train", "--seed", "0", "--out", tmp_path / "cli-run")
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stdout.splitlines() if line.startswith("epoch")] == epochs[0]

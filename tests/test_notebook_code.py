@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import keras
+import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ import tensorflow as tf
 
 import mnist_ann
 from conftest import synthetic_digits
+from mnist_ann.data import one_hot
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "MNIST-NN.ipynb"
 CELLS = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
@@ -58,7 +60,7 @@ def test_the_notebooks_preparation_is_mnist_anns_bit_for_bit():
     for name, expected in (("x_fit", x_fit), ("y_fit", y_fit), ("x_val", x_val), ("y_val", y_val)):
         assert ns[name].dtype == expected.dtype and ns[name].tobytes() == expected.tobytes(), name  # not merely close
     assert ns["x_test_flat"].tobytes() == mnist_ann.preprocess(ns["x_test"]).tobytes()
-    assert ns["y_test_onehot"].tobytes() == mnist_ann.one_hot(ns["y_test"]).tobytes()
+    assert ns["y_test_onehot"].tobytes() == one_hot(ns["y_test"]).tobytes()
 
 
 def test_the_notebooks_network_is_mnist_anns_and_plain_keras():
@@ -85,8 +87,10 @@ def _fresh(ns: dict) -> dict:
     return run(ns, cell("cross_entropy = keras.losses.CategoricalCrossentropy()"))
 
 
+SOFTMAX = "def softmax(z):"
 FORMULAS = "def backward("
 GRADIENT_CHECK = "by_hand = backward(x_batch, y_batch, *weights)"
+TINY = "tiny_x, tiny_y = "
 FORWARD_CHECK = "by_hand = forward(x_test_flat[:5]"
 WRONG_GRADIENTS = {
     "not averaged over the batch": ("dz3 = (p - y) / len(x)", "dz3 = p - y"),
@@ -96,7 +100,7 @@ WRONG_GRADIENTS = {
 
 
 def test_the_hand_gradients_are_tensorflows():
-    ns = run(_fresh(prepared()), cell(FORMULAS), cell(GRADIENT_CHECK))  # the notebook's own check: within 1e-6
+    ns = run(_fresh(prepared()), cell(SOFTMAX), cell(FORMULAS), cell(GRADIENT_CHECK))  # its own check: within 1e-6
     assert len(ns["by_hand"]) == 6 and all(np.abs(g).max() > 1e-6 for g in ns["by_hand"])  # real gradients
 
 
@@ -105,29 +109,32 @@ def test_a_wrong_gradient_formula_is_caught(wrong):
     right, mistake = WRONG_GRADIENTS[wrong]
     assert right in cell(FORMULAS)
     with pytest.raises(AssertionError):
-        run(_fresh(prepared()), cell(FORMULAS).replace(right, mistake), cell(GRADIENT_CHECK))
+        run(_fresh(prepared()), cell(SOFTMAX), cell(FORMULAS).replace(right, mistake), cell(GRADIENT_CHECK))
+    with pytest.raises(AssertionError):  # the tiny network's nudges catch it too
+        run({"np": np}, cell(SOFTMAX), cell(FORMULAS).replace(right, mistake), cell(TINY))
 
 
 def test_the_hand_forward_pass_is_the_networks_and_a_missing_relu_is_caught():
-    ns = run(_fresh(prepared()), cell(FORMULAS), cell(FORWARD_CHECK))  # the notebook's own check: within 1e-5
+    ns = run(_fresh(prepared()), cell(SOFTMAX), cell(FORMULAS), cell(FORWARD_CHECK))  # its own check: within 1e-5
     assert ns["by_hand"].shape == (5, 10) and np.allclose(ns["by_hand"].sum(axis=1), 1)
     for right, without_relu in (("h1 = np.maximum(z1, 0)", "h1 = z1"), ("h2 = np.maximum(z2, 0)", "h2 = z2")):
         assert right in cell(FORMULAS)
         with pytest.raises(AssertionError):
-            run(_fresh(prepared()), cell(FORMULAS).replace(right, without_relu), cell(FORWARD_CHECK))
+            run(_fresh(prepared()), cell(SOFTMAX), cell(FORMULAS).replace(right, without_relu), cell(FORWARD_CHECK))
 
 
 # --- training by hand -----------------------------------------------------------------------------
 
 LOOP = "params = [w - learning_rate * g for w, g in zip(params, grads)]"
+LOOP_CELL = "shuffler = np.random.default_rng(SEED)"
 LOOP_SETTINGS = "learning_rate, batch_size, epochs = 0.1, 64, 3"
 
 
 def _loop(source: str | None = None) -> dict:
     """The notebook's NumPy training loop on 3,000 synthetic digits, after the cells it builds on."""
     ns = prepared(n_train=3000)
-    run(ns, cell("def loss_and_accuracy("), cell(FORMULAS))
-    return run(ns, source or cell(LOOP))
+    run(ns, cell("def loss_and_accuracy("), cell(SOFTMAX), cell(FORMULAS))
+    return run(ns, source or cell(LOOP_CELL))
 
 
 def test_the_numpy_loop_trains_the_network_past_its_bound():
@@ -147,10 +154,10 @@ def test_the_numpy_loop_trains_the_network_past_its_bound():
 )
 def test_a_broken_update_or_learning_rate_fails_the_loops_bound(broken):
     old, new = broken
-    assert old in cell(LOOP)
+    assert old in cell(LOOP_CELL)
     with pytest.raises(AssertionError):
         with np.errstate(all="ignore"):  # a diverging loop overflows on its way
-            _loop(cell(LOOP).replace(old, new))
+            _loop(cell(LOOP_CELL).replace(old, new))
 
 
 NUDGE = "measured = (loss_with(+h) - loss_with(-h)) / (2 * h)"
@@ -170,6 +177,46 @@ def test_the_chain_rule_example_is_the_number_the_text_gives():
     assert ns["by_chain_rule"] == -8 and ns["by_nudging"] == pytest.approx(-8, abs=1e-6)
 
 
+def test_the_tiny_network_prints_every_gradient_by_backward_and_by_nudging():
+    ns = run({"np": np}, cell(SOFTMAX), cell(FORMULAS))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(cell(TINY), str(NOTEBOOK), "exec"), ns)  # noqa: S102 (the project's own notebook)
+    lines = printed.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines[::2]] == ["dW1", "db1", "dW2", "db2", "dW3", "db3"]
+    assert [p.shape for p in ns["tiny"]] == [(3, 2), (2,), (2, 2), (2,), (2, 3), (3,)]
+    assert sum(p.size for p in ns["tiny"]) == 23  # as the text says
+    gradients = ns["backward"](ns["tiny_x"], ns["tiny_y"], *ns["tiny"])
+    assert all(np.abs(g).max() > 1e-3 for g in gradients)  # no layer's gradients all zero: a real check
+
+
+def test_the_one_neuron_and_softmax_gradients_check_themselves_and_catch_a_wrong_formula():
+    neuron = cell("def neuron_error(")
+    ns = run({"np": np}, neuron)
+    assert ns["by_chain_rule"] == [-7.0, -3.5]  # 2 (1.25 - 3) x 1 x 2, and without the pixel
+    with pytest.raises(AssertionError):
+        run({"np": np}, neuron.replace("* slope * pixel,", "* pixel,").replace("float(z > 0)", "0.0"))
+    ns = run({"np": np}, cell(SOFTMAX))
+    np.testing.assert_allclose(ns["by_nudging"], [0.6590, -0.7575, 0.0986], atol=1e-4)  # p - y for z = 2, 1, 0.1
+    with pytest.raises(AssertionError):
+        run({"np": np}, cell(SOFTMAX).replace("softmax(sums) - label, by", "softmax(sums), by"))
+
+
+def test_the_baseline_is_the_nearest_centroid_and_the_quickstart_is_the_plain_idiom(tmp_path):
+    from sklearn.neighbors import NearestCentroid
+
+    ns = prepared(n_train=600) | {"plt": plt, "FIGURES": tmp_path}
+    run(ns, cell("mean_digits = "), cell("def nearest_mean("))
+    reference = NearestCentroid().fit(ns["x_fit"], ns["y_fit"].argmax(axis=1))
+    np.testing.assert_array_equal(ns["nearest_mean"](ns["x_val"]), reference.predict(ns["x_val"]))
+    quickstart = cell("history = model.fit(\n    x_fit, y_fit")
+    assert len(quickstart.splitlines()) <= 10 and " if " not in quickstart
+    assert "EpochBatches" not in quickstart and "steps_per_epoch" not in quickstart
+    ns |= {"SEED": 0}
+    run(ns, quickstart.replace("epochs=12", "epochs=2"))
+    assert len(ns["history"].history["val_accuracy"]) == 2 and ns["model"].count_params() == 104_938
+
+
 def test_the_untrained_network_on_unscaled_pixels_is_sure_and_wrong():
     ns = run(prepared(), cell("def loss_and_accuracy("), cell("unscaled = np.asarray(model(x_fit * 255))"))
     assert ns["no_scaling_loss"] > 8 and ns["unscaled"].max(axis=1).mean() > 0.5
@@ -177,7 +224,7 @@ def test_the_untrained_network_on_unscaled_pixels_is_sure_and_wrong():
 
 # --- the training cell ----------------------------------------------------------------------------
 
-TRAINING = "history = model.fit("
+TRAINING = "batches.dataset(recipe.epochs)"
 
 
 def _train_in_the_notebook(ns: dict, recipe, source: str | None = None) -> dict:
@@ -187,9 +234,9 @@ def _train_in_the_notebook(ns: dict, recipe, source: str | None = None) -> dict:
 
 @pytest.mark.parametrize("name", ["fast", "original", "augmented"])
 def test_the_notebooks_model_fit_trains_bit_for_bit_like_mnist_ann(name):
-    """The notebook's plain `model.fit` on mnist_ann's batches, and `mnist_ann.train` (the command line's
-    whole-epoch engine) on the same data: the same history and weights, so `mnist-ann train` prints the notebook's
-    epoch log."""
+    """The notebook's plain `model.fit` on mnist_ann's batches, and `mnist_ann.train` (the command line's, an epoch
+    per call into TensorFlow) on the same data: the same history and weights, so `mnist-ann train` prints the
+    notebook's epoch log."""
     recipe = mnist_ann.get_recipe(name).changed(batch_size=64, epochs=2)
     ns = _train_in_the_notebook(prepared(), recipe)
     model, history, _ = mnist_ann.train(ns["x_train"], ns["y_train"], recipe, seed=3, verbose=0)

@@ -14,7 +14,9 @@ import pytest
 import mnist_ann
 from conftest import CRASH_AFTER_EPOCH_2, cli, synthetic_digits
 from mnist_ann.app.callbacks import HistoryFile
-from mnist_ann.app.runs import LOCK_FILE, RunFolder, RunFolderError, load_model
+from mnist_ann.app.runs import LOCK_FILE, RunFolder, RunFolderError
+from mnist_ann.files import ModelFileError
+from mnist_ann.model import compile_model, load_model
 
 
 @pytest.mark.full
@@ -113,7 +115,7 @@ def test_history_file_keeps_the_epochs_before_a_resume_and_only_those(tmp_path):
 def test_load_model_checks_shape(tmp_path):
     small = keras.Sequential([keras.Input((100,)), keras.layers.Dense(3)])
     small.save(tmp_path / "small.keras")
-    with pytest.raises(RunFolderError, match="not 784 pixels in and 10 digit probabilities out"):
+    with pytest.raises(ModelFileError, match="not 784 pixels in and 10 digit probabilities out"):
         load_model(str(tmp_path / "small.keras"))
 
 
@@ -215,7 +217,7 @@ def test_the_command_line_refuses_to_resume_with_other_epochs_and_says_so(tmp_pa
 
     recipe = mnist_ann.get_recipe("fast").changed(epochs=3)
     backup = SafeBackup(tmp_path / "run" / "backup", run_settings(recipe, 0))
-    model = mnist_ann.compile_model(mnist_ann.build_model())
+    model = compile_model(mnist_ann.build_model())
     backup.set_model(model)
     backup.on_epoch_end(1)  # two epochs done, as a killed run leaves them
     result = cli_here("train", "--epochs", "1", "--data-dir", tiny_data, "--no-verify", "--out", tmp_path / "run")

@@ -120,13 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     from mnist_ann.app.runs import RunFolderError
     from mnist_ann.data import MnistDataError
     from mnist_ann.export import ExportError
-    from mnist_ann.files import WriteError
+    from mnist_ann.files import ModelFileError, WriteError
     from mnist_ann.images import ImageInputError
 
     commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export}
     try:
         return commands[args.command](args)
-    except (UsageError, MnistDataError, ImageInputError, RunFolderError, StrategyError, ExportError) as exc:
+    except (
+        UsageError,
+        MnistDataError,
+        ImageInputError,
+        RunFolderError,
+        StrategyError,
+        ExportError,
+        ModelFileError,
+    ) as exc:
         print(f"mnist-ann {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except WriteError as exc:
@@ -236,9 +244,11 @@ def _metrics(recipe, seed: int, strategy, seconds: float, loss: float, accuracy:
 
 def cmd_evaluate(args) -> int:
     quiet_tensorflow()
-    from mnist_ann.app.runs import load_model
+    from sklearn.metrics import classification_report
+
     from mnist_ann.data import load_mnist
-    from mnist_ann.evaluation import format_report, per_class_report, predict_probabilities, scores
+    from mnist_ann.evaluation import DIGITS, per_class_report, predict_probabilities, scores
+    from mnist_ann.model import load_model
 
     model = load_model(args.model)
     _, (x_test, y_test) = load_mnist(args.data_dir, verify=not args.no_verify)
@@ -249,14 +259,15 @@ def cmd_evaluate(args) -> int:
         print(json.dumps({"test_loss": loss, "test_accuracy": accuracy, "per_class": report}, indent=2))
     else:
         print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} on {len(y_test)} images\n")
-        print(format_report(report))
+        predicted = probabilities.argmax(axis=1)
+        print(classification_report(y_test, predicted, labels=DIGITS, digits=4, zero_division=0))
     return 0
 
 
 def cmd_predict(args) -> int:
     quiet_tensorflow()
     from mnist_ann.app.images import predict_images, save_strip
-    from mnist_ann.app.runs import load_model
+    from mnist_ann.model import load_model
 
     model = load_model(args.model)
     results, inputs = predict_images(
@@ -282,8 +293,8 @@ def cmd_predict(args) -> int:
 
 def cmd_export(args) -> int:
     quiet_tensorflow()
-    from mnist_ann.app.runs import load_model
     from mnist_ann.export import save_weights_script
+    from mnist_ann.model import load_model
 
     out = Path(args.out)
     if not out.parent.is_dir():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import filelock
 
-from mnist_ann.files import exception_reason, replaced_atomically, write_text_atomically
+from mnist_ann.files import replaced_atomically, write_text_atomically
 
 RUNS_DIR = Path("runs")  # where runs go when no --out is given
 MODEL_FILE = "model.keras"
@@ -102,7 +102,7 @@ class RunFolder:
         from mnist_ann import plots
 
         with replaced_atomically(self.path / MODEL_FILE) as tmp:
-            model.save(tmp)  # a plain keras.Sequential: loads wherever Keras does, without mnist_ann
+            model.save(tmp)  # loads with mnist_ann.load_model; `fast`'s and `original`'s with plain Keras too
         history = self.history()
         plots.plt.close(plots.plot_history(history, path=self.path / CURVES_FILE))
         write_text_atomically(self.path / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
@@ -152,33 +152,3 @@ def _new_folder(recipe_name: str) -> Path:
         except OSError as exc:
             raise RunFolderError(f"cannot create a run folder under {RUNS_DIR} ({exc.strerror}); pass --out.") from None
     raise AssertionError("unreachable")
-
-
-def load_model(path: str):
-    """Load a saved 784-input, 10-class Keras model in safe mode (no code from the file runs)."""
-    import keras
-
-    from mnist_ann.model import INPUT_SIZE, NUM_CLASSES
-
-    file = Path(path)
-    if not file.is_file():
-        raise RunFolderError(f"model file {path} does not exist; pass the model.keras that `mnist-ann train` wrote.")
-    try:
-        model = keras.saving.load_model(file, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a bad file; all mean the same to the user
-        if "safe_mode" in str(exc):  # the file holds Python code (a Lambda layer, say), which safe mode never runs
-            raise RunFolderError(
-                f"model file {path} holds Python code (a Lambda layer, say), which Keras's safe mode refuses to run "
-                "because code in a file can do anything; if you trust the file, load it yourself with "
-                "keras.saving.load_model(path, safe_mode=False)."
-            ) from None
-        raise RunFolderError(
-            f"model file {path} cannot be loaded as a Keras model ({exception_reason(exc)}); pass the model.keras "
-            "that `mnist-ann train` wrote."
-        ) from None
-    if tuple(model.input_shape) != (None, INPUT_SIZE) or tuple(model.output_shape) != (None, NUM_CLASSES):
-        raise RunFolderError(
-            f"model file {path} takes {model.input_shape} and gives {model.output_shape}, "
-            "not 784 pixels in and 10 digit probabilities out; use a model written by `mnist-ann train`."
-        )
-    return model

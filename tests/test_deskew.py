@@ -1,4 +1,4 @@
-"""Deskewing and the teacher: each checked against a slow implementation of its own, and both reaching training."""
+"""Deskewing: checked against scipy's affine resampling, and reaching the model, the batches and training."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from scipy.ndimage import affine_transform
 import mnist_ann
 from conftest import synthetic_digits
 from mnist_ann.augment import CENTER, deskew
+from mnist_ann.data import one_hot
 from mnist_ann.epochs import EpochBatches
 from mnist_ann.export import ExportError, weights_script
-from mnist_ann.model import Deskew, build_model, build_teacher
+from mnist_ann.model import Deskew, build_model, load_model
 from mnist_ann.recipes import RECIPES
-from mnist_ann.training import soft_targets
 
 
 @pytest.fixture
 def digits():
     images, labels = synthetic_digits(40, seed=7)
-    return mnist_ann.preprocess(images), mnist_ann.one_hot(labels)
+    return mnist_ann.preprocess(images), one_hot(labels)
 
 
 def slanted_strokes() -> np.ndarray:
@@ -95,8 +95,6 @@ def test_deskewing_batches_hold_each_image_deskewed_once(digits):
 
 
 def test_a_deskewing_model_loads_in_safe_mode_and_the_page_export_names_the_step(tmp_path, digits):
-    from mnist_ann.app.runs import load_model
-
     model = build_model(deskew=True)
     model.save(tmp_path / "model.keras")
     loaded = load_model(str(tmp_path / "model.keras"))
@@ -110,76 +108,3 @@ def test_a_recipe_that_deskews_needs_a_model_that_deskews(digits):
     recipe = RECIPES["fast"].changed(epochs=1, deskew=True)
     with pytest.raises(ValueError, match="deskews its training digits, so the model must deskew what it reads too"):
         mnist_ann.fit(build_model(), digits, None, recipe, verbose=0)
-
-
-def numpy_scores(teacher, images: np.ndarray) -> np.ndarray:
-    """The teacher's scores (its "logits" layer) computed in NumPy from its weights: each convolution as a sum of
-    shifted images times the kernel's taps, 'same' zero padding; 2x2 max pooling; dense layers."""
-    x = images.reshape(-1, 28, 28, 1).astype(np.float64)
-    for layer in teacher.layers:
-        kind = type(layer).__name__
-        if kind == "Conv2D":
-            kernel, bias = layer.get_weights()
-            size, pad = kernel.shape[0], kernel.shape[0] // 2
-            padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-            out = sum(
-                padded[:, i : i + x.shape[1], j : j + x.shape[2], :] @ kernel[i, j]
-                for i in range(size)
-                for j in range(size)
-            )
-            x = np.maximum(out + bias, 0)
-        elif kind == "MaxPooling2D":
-            n, height, width, channels = x.shape
-            x = x.reshape(n, height // 2, 2, width // 2, 2, channels).max(axis=(2, 4))
-        elif kind == "Flatten":
-            x = x.reshape(len(x), -1)
-        elif kind == "Dense":
-            kernel, bias = layer.get_weights()
-            x = x @ kernel + bias
-            if layer.name == "logits":
-                return x
-            x = np.maximum(x, 0)
-    raise AssertionError("the teacher has no logits layer")
-
-
-@pytest.mark.parametrize("temperature", [1.0, 4.0])
-def test_soft_targets_are_the_softmax_of_the_teachers_scores_over_the_temperature(digits, temperature):
-    mnist_ann.set_seed(2)
-    teacher = build_teacher()
-    scores = numpy_scores(teacher, digits[0][:16]) / temperature
-    expected = np.exp(scores - scores.max(1, keepdims=True))
-    expected /= expected.sum(1, keepdims=True)
-    targets = soft_targets(teacher, temperature)(tf.constant(digits[0][:16])).numpy()
-    np.testing.assert_allclose(targets, expected, atol=1e-5)
-    np.testing.assert_allclose(targets.sum(1), 1, atol=1e-5)
-    assert teacher.predict(digits[0][:1], verbose=0).shape == (1, 10)
-
-
-@pytest.mark.parametrize("augment", ["none", "shift", "elastic"])
-def test_each_batch_carries_the_targets_of_its_own_images(digits, augment):
-    """With `targets`, a batch's labels are what the targets make of the batch's images as the network sees them:
-    shifted or distorted."""
-    x, y = digits
-    weights = tf.random.stateless_normal([784, 10], seed=[1, 2])
-
-    def targets(images):
-        return tf.nn.softmax(images @ weights)
-
-    batches = EpochBatches(x, y, 16, seed=0, augment=augment, targets=targets)
-    for images, labels in batches.dataset(2):
-        np.testing.assert_allclose(labels.numpy(), targets(images).numpy(), atol=1e-6)
-    plain = [images.numpy() for images, _ in EpochBatches(x, y, 16, seed=0, augment=augment).dataset(2)]
-    marked = [images.numpy() for images, _ in batches.dataset(2)]
-    for a, b in zip(plain, marked, strict=True):  # the targets change the labels, never the images
-        np.testing.assert_array_equal(a, b)
-
-
-def test_fit_trains_the_teacher_first_then_the_network_on_its_answers(capsys, digits):
-    images, labels = synthetic_digits(400, seed=3)
-    recipe = RECIPES["fast"].changed(epochs=2, teacher_epochs=1, temperature=2.0)
-    model, history, _ = mnist_ann.train(images, labels, recipe, seed=0)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split("  ")[0] for line in lines] == ["teacher epoch 1/1", "epoch 1/2", "epoch 2/2"]
-    assert model.count_params() == 104_938 and len(history.history["loss"]) == 2
-    # Soft targets at a temperature above 1 never reach a loss of 0: the loss is at least their entropy.
-    assert history.history["loss"][-1] > 0.05
