@@ -13,11 +13,11 @@ import math
 import numpy as np
 import tensorflow as tf
 
-SIDE = 28  # the images are SIDE x SIDE pixels
-PIXELS = SIDE * SIDE
+from mnist_ann.data import PIXELS, SIDE
+
 CENTER = (SIDE - 1) / 2  # the middle of the image in pixel coordinates: the pivot of rotations and zooms
 
-# The elastic distortion's settings (benchmarks/choose_augmented.py compares others on the validation set): the
+# The elastic distortion's settings (docs/benchmark.md: others did no better on the validation set): the
 # field's strength in pixels and its smoothness, as Simard et al.'s alpha and sigma; how many smooth modes per side
 # draw it; the largest rotation in degrees, zoom in or out, and shift in pixels.
 DISTORTION = {"alpha": 20.0, "sigma": 4.0, "modes": 6, "degrees": 8.0, "zoom": 0.08, "shift": 1.5}

@@ -13,7 +13,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import pooch
 import requests
 
@@ -37,6 +36,9 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 
+SIDE = 28  # MNIST's images are SIDE x SIDE pixels: the one place this project says so
+PIXELS = SIDE * SIDE  # the network's inputs: one per pixel of the flattened image
+
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
 
@@ -57,11 +59,11 @@ class Download:
     progress: bool = False
 
 
-def default_cache_dir() -> Path:
-    """The per-user cache folder: $MNIST_ANN_CACHE_DIR, else the platform's user cache dir."""
+def cache_folder() -> Path:
+    """The per-user cache folder: $MNIST_ANN_CACHE_DIR, else pooch's per-user cache for mnist_ann."""
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV]).expanduser()
-    return Path(platformdirs.user_cache_dir("mnist_ann", appauthor=False))
+    return Path(pooch.os_cache("mnist_ann"))
 
 
 def default_mirrors() -> tuple[str, ...]:
@@ -79,26 +81,27 @@ def default_mirrors() -> tuple[str, ...]:
     return tuple(url if url.endswith("/") else url + "/" for url in urls)
 
 
-def load_mnist(
+def load_mnist(data_dir: str | os.PathLike | None = None, *, verify: bool = True) -> Arrays:
+    """Return ((x_train, y_train), (x_test, y_test)) as uint8 arrays, like keras.datasets.mnist.load_data().
+
+    Files come from `data_dir`, else $MNIST_ANN_DATA_DIR, else the per-user cache (`cache_folder`), downloading
+    into it from $MNIST_ANN_MIRRORS or MIRRORS when a file is missing or damaged. A download shows a progress bar
+    only on a terminal, never in a notebook, so a first run prints what every later run prints. With verify=False,
+    other IDX datasets can be read.
+    """
+    return read_mnist(data_dir, verify=verify)
+
+
+def read_mnist(
     data_dir: str | os.PathLike | None = None,
     *,
     verify: bool = True,
-    download: bool = True,
-    cache_dir: str | os.PathLike | None = None,
-    mirrors: tuple[str, ...] | None = None,
-    timeout: float = 30.0,
-    retries: int = 2,
-    progress: bool | None = None,
+    cache: str | os.PathLike | None = None,
+    download: Download | bool | None = True,
 ) -> Arrays:
-    """Return ((x_train, y_train), (x_test, y_test)) as uint8 arrays, like keras.datasets.mnist.load_data().
-
-    Files come from `data_dir`, else $MNIST_ANN_DATA_DIR, else the cache (downloading into it from
-    `mirrors`, default $MNIST_ANN_MIRRORS or MIRRORS, when a file is missing or damaged). A download
-    shows a progress bar only on a terminal (progress=None), never in a notebook, so a first run
-    prints what every later run prints. With verify=False, other IDX datasets can be read.
-    """
-    if progress is None:
-        progress = sys.stderr.isatty()
+    """`load_mnist` with its cache and its download spelled out: `cache` in place of `cache_folder()`, and
+    `download` a `Download`, True for the default one (`default_mirrors()`, a bar on a terminal only), or None to
+    download nothing."""
     source = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
     if source is not None:
         folder = Path(source).expanduser()
@@ -107,9 +110,10 @@ def load_mnist(
         paths = {name: folder / name for name in FILES}
         raw = {name: _read_local(path, verify, how) for name, path in paths.items()}
     else:
-        cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        fetching = Download(default_mirrors() if mirrors is None else mirrors, timeout, retries, progress)
-        raw = {name: _read_cached(cache, name, verify, fetching if download else None) for name in FILES}
+        cache = Path(cache).expanduser() if cache is not None else cache_folder()
+        if download is True:
+            download = Download(default_mirrors(), progress=sys.stderr.isatty())
+        raw = {name: _read_cached(cache, name, verify, download or None) for name in FILES}
         paths = {name: cache / name for name in FILES}
 
     return (
@@ -195,7 +199,7 @@ def parse_idx(data: bytes, path: Path, magic: int) -> np.ndarray:
             f"{path} has IDX magic number 0x{found:08X}, not 0x{magic:08X} for {kind}; {_REPLACE_HINT}"
         )
     dims = struct.unpack(f">{ndim}I", payload[4:header])
-    if ndim == 3 and dims[1:] != (28, 28):
+    if ndim == 3 and dims[1:] != (SIDE, SIDE):
         raise MnistDataError(f"{path} holds {dims[1]}x{dims[2]} images, not 28x28; {_REPLACE_HINT}")
     expected = int(np.prod(dims))
     if len(payload) - header != expected:

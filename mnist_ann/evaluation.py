@@ -14,9 +14,8 @@ EVAL_BATCH = 10_000  # validation and test sets in one batch each: evaluating ke
 def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
     """The ten probabilities for each uint8 image, preprocessed as for training, in one forward pass.
 
-    On one device, one batch without Keras's input pipeline: the whole test set fits, and TensorFlow's tf.data logs a
-    spurious C++ error line on stderr on its first use in a process. Across replicas, `predict`, which gathers every
-    replica's share (`predict_on_batch` returns the first replica's only).
+    On one device, one batch without Keras's input pipeline: the whole test set fits. Across replicas, `predict`,
+    which gathers every replica's share (`predict_on_batch` returns the first replica's only).
     """
     x = preprocess(images)
     if model.distribute_strategy.num_replicas_in_sync > 1:

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mnist_ann.data import SIDE
+
 # Far beyond any phone photo (about 50 MP): larger files are refused before decoding (decompression bombs).
 MAX_PIXELS = 80_000_000
 INK_THRESHOLD = 0.2  # share of the ink range above which a pixel counts as ink when cropping
 BOX = 20  # NIST's digits were scaled to fit 20x20 ...
-FIELD = 28  # ... and centred by mass in 28x28
+FIELD = SIDE  # ... and centred by mass in 28x28
 SAMPLE = "samples/handwritten-7.png"
 
 

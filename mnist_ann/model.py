@@ -6,7 +6,8 @@ from pathlib import Path
 
 import keras
 
-from mnist_ann.augment import PIXELS, deskew
+from mnist_ann.augment import deskew
+from mnist_ann.data import PIXELS
 from mnist_ann.files import ModelFileError, exception_reason
 
 INPUT_SIZE = PIXELS  # one input per pixel of the flattened 28x28 image

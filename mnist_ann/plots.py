@@ -8,6 +8,7 @@ the same figure, in about half the PNG, which keeps the notebook that shows them
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -20,18 +21,13 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import LogNorm, Normalize
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from mnist_ann.data import PIXELS, SIDE
 from mnist_ann.files import replaced_atomically
-
-# Where matplotlib's font cache lists fonts that are gone (another environment of the same version rewrote it), it
-# looks them up again and logs each one it misses to stderr, which would land in a notebook cell's output; the
-# figures are the same either way.
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 DPI = 110
 DIGIT_CMAP = "gray"  # 0 black, the brightest value white: ink on black, as MNIST stores its digits
 WEIGHT_CMAP = "RdBu_r"  # red: the pixel pushes a unit up; blue: down; white: no effect
 RIGHT, WRONG = "tab:blue", "tab:red"
-PIXELS_PER_IMAGE = 28 * 28
 NEVER_INKED = (1.0, 0.8, 0.0, 1.0)  # yellow, for pixels that no training image ever inks: unlike any weight's colour
 SCREEN_DPI = 72  # the notebook shows figures at this dpi
 LARGE_TEXT = {"font.size": 14}  # for wide figures, which GitHub shrinks to about 1000 pixels
@@ -70,9 +66,19 @@ class _FewerShades(Artist):
         pixels[..., :3] = rounded
 
 
+@functools.cache
+def _quiet_font_notices() -> None:
+    """Where matplotlib's font cache lists fonts that are gone (another environment of the same version rewrote it),
+    it looks them up again as it draws and logs each one it misses to stderr, which would land in a notebook cell's
+    output; the figures are the same either way. So the first figure this module makes (not its import) turns those
+    notices off, for the figures a notebook draws after the cell that made them too."""
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+
 def _finish(fig: plt.Figure, path: str | os.PathLike | None, exact=()) -> plt.Figure:
     """Round `fig`'s colours, but for the artists in `exact`, whenever it is drawn as pixels (the notebook's copy and
     the saved PNG); save it."""
+    _quiet_font_notices()
     fig.add_artist(_FewerShades(exact))
     save_figure(fig, path)
     return fig
@@ -90,7 +96,7 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike | None) -> None:
 
 def _show_digit(ax, image: np.ndarray) -> None:
     ax.imshow(
-        np.reshape(image, (28, 28)),
+        np.reshape(image, (SIDE, SIDE)),
         cmap=DIGIT_CMAP,
         vmin=0,
         vmax=255 if np.max(image) > 1 else 1,
@@ -188,8 +194,8 @@ def plot_weights(
     units = kernel.shape[1]
     columns = min(units, 16)
     rows = -(-units // columns)
-    cell = 28 + 2  # two pixels of white between pictures
-    hidden = np.zeros(PIXELS_PER_IMAGE, bool) if never_inked is None else np.asarray(never_inked, bool).ravel()
+    cell = SIDE + 2  # two pixels of white between pictures
+    hidden = np.zeros(PIXELS, bool) if never_inked is None else np.asarray(never_inked, bool).ravel()
     scale = float(np.percentile(np.abs(kernel[~hidden]), 99.5)) or 1.0  # a few extreme weights saturate, not all
     norm = Normalize(-scale, scale, clip=True)
     cmap = _weight_shades()
@@ -198,7 +204,7 @@ def plot_weights(
         row, column = divmod(i, columns)
         colours = cmap(norm(kernel[:, i]))
         colours[hidden] = NEVER_INKED
-        mosaic[row * cell : row * cell + 28, column * cell : column * cell + 28] = colours.reshape(28, 28, 4)
+        mosaic[row * cell : row * cell + SIDE, column * cell : column * cell + SIDE] = colours.reshape(SIDE, SIDE, 4)
     # One screen pixel per weight in the notebook: drawn larger, the noise of the weights makes a larger PNG, and
     # resampled by a fraction, some weights would be drawn wider than others. Around it, in inches: the row labels,
     # the colour bar, the title
@@ -249,7 +255,7 @@ def plot_neuron_examples(
     axes = np.array([[fig.add_subplot(grid[i, j]) for j in range(1, top + 3)] for i in range(len(units))])
     cmap = _weight_shades()
     for row, unit in zip(axes, units, strict=True):
-        row[0].imshow(kernel[:, unit].reshape(28, 28), cmap=cmap, vmin=-scale, vmax=scale, interpolation="nearest")
+        row[0].imshow(kernel[:, unit].reshape(SIDE, SIDE), cmap=cmap, vmin=-scale, vmax=scale, interpolation="nearest")
         row[0].set_title(f"neuron {unit}", fontsize=12)
         strongest = np.argsort(-activations[:, unit], kind="stable")[:top]
         for ax, index in zip(row[1 : top + 1], strongest, strict=True):

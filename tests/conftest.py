@@ -27,7 +27,7 @@ def _canonical_mnist() -> Path:
     if os.environ.get(data.DATA_DIR_ENV):
         return Path(os.environ[data.DATA_DIR_ENV])
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    cache = data.default_cache_dir()
+    cache = data.cache_folder()
     return cache if not shared.is_dir() and all((cache / name).is_file() for name in data.FILES) else shared
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import SHARED_MNIST, idx_bytes
 from mnist_ann import data
-from mnist_ann.data import MnistDataError, load_mnist
+from mnist_ann.data import Download, MnistDataError, load_mnist, read_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def test_reads_a_folder_like_keras_load_data(tiny_mnist):
 
 def test_environment_variable_is_used_when_no_folder_is_given(tiny_mnist, monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tiny_mnist))
-    (x_train, _), _ = load_mnist(cache_dir=tmp_path / "unused-cache", download=False)
+    (x_train, _), _ = read_mnist(cache=tmp_path / "unused-cache", download=None)
     assert len(x_train) == 60
 
 
@@ -173,18 +173,18 @@ def test_a_small_split_keeps_every_example_once():
 def test_download_fills_an_empty_cache(mirror_factory, tmp_path):
     good = mirror_factory("ok")
     cache = tmp_path / "cache"
-    (x_train, _), (x_test, _) = load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    (x_train, _), (x_test, _) = read_mnist(cache=cache, download=Download((good.url,)))
     assert len(x_train) == 60 and len(x_test) == 20
     assert sorted(p.name for p in cache.iterdir()) == sorted(data.FILES)
     # A second load reads the verified cache without asking the network.
     good.requests.clear()
-    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    read_mnist(cache=cache, download=Download((good.url,)))
     assert good.requests == []
 
 
 def test_failing_mirror_falls_through_to_the_next(mirror_factory, tmp_path):
     dead, good = mirror_factory("missing"), mirror_factory("ok")
-    load_mnist(cache_dir=tmp_path, mirrors=(dead.url, good.url), retries=1, progress=False)
+    read_mnist(cache=tmp_path, download=Download((dead.url, good.url), retries=1))
     assert len(dead.requests) == 2 * len(data.FILES)  # one try and one retry per file
     assert len(good.requests) == len(data.FILES)
 
@@ -194,7 +194,7 @@ def test_bad_download_is_rejected_and_leaves_nothing_behind(mirror_factory, tmp_
     bad = mirror_factory(mode)
     cache = tmp_path / "cache"
     with pytest.raises(MnistDataError, match="no mirror could provide it") as info:
-        load_mnist(cache_dir=cache, mirrors=(bad.url,), retries=0, progress=False)
+        read_mnist(cache=cache, download=Download((bad.url,), retries=0))
     expected = "served a file with the wrong sha256" if mode == "corrupt" else "connection closed before the whole file"
     assert expected in str(info.value)
     assert list(cache.iterdir()) == []
@@ -204,7 +204,7 @@ def test_mirrors_come_from_the_environment_variable_in_order(mirror_factory, tmp
     dead, good = mirror_factory("missing"), mirror_factory("ok")
     monkeypatch.setenv(data.MIRRORS_ENV, f" {dead.url}, {good.url.rstrip('/')} ")  # commas, spaces, no final slash
     assert data.default_mirrors() == (dead.url, good.url)
-    load_mnist(cache_dir=tmp_path, retries=0, progress=False)
+    read_mnist(cache=tmp_path, download=Download(data.default_mirrors(), retries=0))
     assert len(dead.requests) == len(good.requests) == len(data.FILES)
 
 
@@ -212,14 +212,14 @@ def test_a_mirror_that_is_not_a_url_is_named(monkeypatch, tmp_path):
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
     monkeypatch.setenv(data.MIRRORS_ENV, "https://ok.example/mnist/ ftp.example.org")
     with pytest.raises(MnistDataError, match=r"\$MNIST_ANN_MIRRORS holds 'ftp.example.org', which is not an http"):
-        load_mnist(cache_dir=tmp_path)
+        read_mnist(cache=tmp_path)
 
 
 FILL_CACHE = """
 import json, sys
 from mnist_ann import data
 data.FILES = json.loads(sys.argv[1])
-(x_train, _), _ = data.load_mnist(cache_dir=sys.argv[2], mirrors=(sys.argv[3],), progress=False)
+(x_train, _), _ = data.read_mnist(cache=sys.argv[2], download=data.Download((sys.argv[3],)))
 print(len(x_train))
 """
 
@@ -240,10 +240,10 @@ def test_two_processes_filling_an_empty_cache_both_succeed(mirror_factory, tmp_p
 def test_damaged_cache_file_is_replaced_by_a_fresh_download(mirror_factory, tmp_path):
     good = mirror_factory("ok")
     cache = tmp_path / "cache"
-    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    read_mnist(cache=cache, download=Download((good.url,)))
     (cache / TRAIN_LABELS).write_bytes(b"garbage")
     good.requests.clear()
-    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    read_mnist(cache=cache, download=Download((good.url,)))
     assert good.requests == [TRAIN_LABELS]
     assert data.sha256((cache / TRAIN_LABELS).read_bytes()) == data.FILES[TRAIN_LABELS]
 
@@ -251,11 +251,11 @@ def test_damaged_cache_file_is_replaced_by_a_fresh_download(mirror_factory, tmp_
 def test_damaged_cache_without_network_says_so_and_keeps_the_file(mirror_factory, tmp_path):
     good = mirror_factory("ok")
     cache = tmp_path / "cache"
-    load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+    read_mnist(cache=cache, download=Download((good.url,)))
     (cache / TRAIN_LABELS).write_bytes(b"garbage")
     good.close()
     with pytest.raises(MnistDataError, match="in the cache does not match its published sha256 and no mirror"):
-        load_mnist(cache_dir=cache, mirrors=(good.url,), retries=0, timeout=2, progress=False)
+        read_mnist(cache=cache, download=Download((good.url,), timeout=2, retries=0))
     assert (cache / TRAIN_LABELS).read_bytes() == b"garbage"
 
 
@@ -263,12 +263,12 @@ def test_no_network_and_no_cache(tiny_mnist, tmp_path):
     with pytest.raises(
         MnistDataError, match="is not in the cache and no mirror could provide it.*connect to the internet"
     ):
-        load_mnist(cache_dir=tmp_path, mirrors=("http://127.0.0.1:9/",), retries=0, timeout=2, progress=False)
+        read_mnist(cache=tmp_path, download=Download(("http://127.0.0.1:9/",), timeout=2, retries=0))
 
 
 def test_download_turned_off(tiny_mnist, tmp_path):
     with pytest.raises(MnistDataError, match="is not in the cache and downloading is turned off"):
-        load_mnist(cache_dir=tmp_path, download=False)
+        read_mnist(cache=tmp_path, download=None)
 
 
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the canonical MNIST files are not beside this checkout")
@@ -295,7 +295,7 @@ def test_a_full_disk_while_downloading_is_one_sentence_and_leaves_nothing_in_the
     monkeypatch.setattr(pooch.HTTPDownloader, "__call__", full_disk)
     cache = tmp_path / "cache"
     with pytest.raises(MnistDataError) as info:
-        load_mnist(cache_dir=cache, mirrors=(good.url,), progress=False)
+        read_mnist(cache=cache, download=Download((good.url,)))
     message = str(info.value)
     assert message.startswith(f"cannot write {cache / 'train-images-idx3-ubyte.gz'}: no space left on device; ")
     assert "MNIST_ANN_CACHE_DIR" in message and "\n" not in message

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import bench, publish
+from conftest import SHARED_MNIST
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -101,3 +104,102 @@ def test_publishing_names_a_missing_marker():
     with pytest.raises(ValueError, match="no <!-- headline -->"):
         publish.fill("no markers here", "headline", "table")
     assert publish.fill("a\n<!-- t -->\nold\n<!-- /t -->\nb", "t", "new") == "a\n<!-- t -->\nnew\n<!-- /t -->\nb"
+
+
+# --- every number in the README, from where it comes -----------------------------------------------------------------
+
+TOKEN = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")  # a date, 104,938, 98.28
+
+
+def _prose(text: str) -> str:
+    """The README as a reader reads its claims: without code blocks, inline code, link targets and addresses."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"`[^`]*`", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return re.sub(r"https?://\S+", "", text)
+
+
+def _sources(committed: dict) -> dict[str, str]:
+    """Each number the README may quote, with where it comes from."""
+    import mnist_ann
+    from mnist_ann import data, images
+    from mnist_ann.recipes import RECIPES
+
+    model = mnist_ann.build_model()
+    known = {token: "the committed benchmark (make bench)" for token in TOKEN.findall(bench.headline(committed))}
+    known |= {f"{model.count_params():,}": "the network's parameter count"}
+    known |= {str(units): "the network's layers" for units in (data.PIXELS, *mnist_ann.model.HIDDEN, 10)}
+    for recipe in RECIPES.values():
+        known |= {str(recipe.epochs): "a recipe's epochs", str(recipe.batch_size): "a recipe's batch size"}
+    (fit, _), (val, _) = data.training_split(np.zeros((60_000, data.SIDE, data.SIDE), np.uint8), np.zeros(60_000))
+    known |= {f"{len(fit):,}": "the training split", f"{len(val):,}": "the validation split"}
+    known |= {str(images.BOX): "MNIST's box (images.BOX)", str(data.SIDE): "MNIST's side (data.SIDE)"}
+    known |= {f"{math.log(10):.2f}": "log 10, the untrained loss", "98.06": "the original write-up, cited by name"}
+    known |= {version: "the Pythons make supports" for version in re.findall(r"3\.1\d", _makefile_supported())}
+    locked = sum("==" in line for line in (ROOT / "requirements-dev.lock").read_text().splitlines())
+    known |= {str(locked): "the packages requirements-dev.lock pins"}
+    if SHARED_MNIST.is_dir():
+        size = sum(path.stat().st_size for path in SHARED_MNIST.glob("*.gz")) / 1e6
+        known |= {str(round(size)): "the four MNIST files' size in MB"}
+    known |= {"4,000": "the core path's limit (tests/test_lesson.py)", "256": "SHA-256", "3.0": "CC BY-SA 3.0"}
+    notebook = (ROOT / "notebooks" / "MNIST-NN.ipynb").read_text()
+    first, mistakes = re.search(r"np\.arange\((\d+)\), mistakes\[:(\d+)\]", notebook).groups()
+    known |= {first: "the notebook's predictions figure", mistakes: "the notebook's predictions figure"}
+    known |= {
+        str(digit): "a digit the drawing page's screenshot draws" for digit in re.findall(r"DIGITS\[(\d)\]", _browser())
+    }
+    return known
+
+
+def _makefile_supported() -> str:
+    return re.search(r"^SUPPORTED := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+
+
+def _browser() -> str:
+    return (ROOT / "tests" / "browser.py").read_text()
+
+
+def _unsourced(text: str, committed: dict) -> list[str]:
+    known = _sources(committed)
+    return [token for token in TOKEN.findall(_prose(text)) if token not in known]
+
+
+@pytest.mark.skipif(
+    not SHARED_MNIST.is_dir(), reason="the MNIST files' size is read from the files beside this checkout"
+)
+def test_every_number_in_the_readme_comes_from_something_committed():
+    assert _unsourced(README.read_text(), _committed()) == []
+
+
+def test_the_source_check_catches_a_number_with_no_source():
+    text = README.read_text()
+    assert "155 packages" in text
+    before = set(_unsourced(text, _committed()))
+    assert set(_unsourced(text.replace("155 packages", "156 packages"), _committed())) - before == {"156"}
+    assert set(_unsourced(text + "\nIt installs in 40 s.\n", _committed())) - before == {"40"}
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    return {_slug(heading) for heading in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_anchor_a_page_links_to_is_a_heading_there(page):
+    linked = [t for t in _targets(page) if "#" in t and not re.match(r"[a-z]+:", t)]
+    for target in linked:
+        path, anchor = target.split("#", 1)
+        file = page.parent / path if path else page
+        if file.suffix == ".md":
+            assert anchor in _anchors(file), f"{page.name} links to #{anchor}, which {file.name} has no heading for"
+
+
+def test_the_anchor_check_knows_githubs_slugs():
+    assert _slug("Running it with other settings") == "running-it-with-other-settings"
+    assert _slug("8. Train with `model.fit` (core)") == "8-train-with-modelfit-core"

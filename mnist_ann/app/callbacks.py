@@ -8,12 +8,13 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from mnist_ann.app.runs import BackupMismatch
+from mnist_ann.app.runs import HISTORY_FILE, BackupMismatch, RunFolder
 from mnist_ann.files import exception_reason, write_failed, write_text_atomically
 
 STATE_FILE = "state.npz"  # the model's weights and the optimizer's state, as NumPy arrays keyed by variable path
@@ -175,3 +176,16 @@ class FollowBackup(SafeBackup):
 
     def on_train_end(self, logs=None):
         pass
+
+
+def hooks(folder: RunFolder, run: dict | None = None) -> tuple[list, Callable]:
+    """A run folder's Keras callbacks (a backup after every epoch, the history kept in history.json) and the function
+    that resumes from its newest intact backup: `train`'s `callbacks` and `resume`. `run` holds the settings that make
+    the run (recipe, seed, ...): a backup made with other settings is refused. A folder that only follows the chief
+    (another worker's) gets the backup that follows the chief's."""
+    if not folder.writer:
+        backup = FollowBackup(folder.backup, run)
+        return [backup], backup.restore
+    backup = SafeBackup(folder.backup, run)
+    # History first: an epoch's line is on disk before the backup that says the epoch is done.
+    return [HistoryFile(folder.path / HISTORY_FILE), backup], backup.restore

@@ -181,6 +181,7 @@ def _recipe(args):
 
 
 def _train_into(folder, recipe, args, tf_config) -> int:
+    from mnist_ann.app.callbacks import hooks, snapshots
     from mnist_ann.app.distribute import describe, make_strategy
     from mnist_ann.data import load_mnist
     from mnist_ann.evaluation import evaluate
@@ -196,10 +197,10 @@ def _train_into(folder, recipe, args, tf_config) -> int:
     strategy = make_strategy(args.strategy)
     print(f"training recipe {recipe.name!r} ({recipe.epochs} epochs, batch {recipe.batch_size}), seed {args.seed}")
     print(describe(strategy, recipe.batch_size))
-    if folder.resuming:
+    if snapshots(folder.backup):  # an interrupted run left a complete backup here
         print(f"resuming the interrupted run from {folder.backup}")
     verbose = 1 if sys.stdout.isatty() else "compact"
-    callbacks, resume = folder.hooks(run_settings(recipe, args.seed))
+    callbacks, resume = hooks(folder, run_settings(recipe, args.seed))
     model, _, seconds = train(
         x_train, y_train, recipe, seed=args.seed, verbose=verbose, callbacks=callbacks, resume=resume, strategy=strategy
     )

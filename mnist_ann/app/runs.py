@@ -6,7 +6,6 @@ import datetime
 import itertools
 import json
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import filelock
@@ -71,27 +70,6 @@ class RunFolder:
     @property
     def backup(self) -> Path:
         return self.path / BACKUP_DIR
-
-    @property
-    def resuming(self) -> bool:
-        """Whether an interrupted run left a complete backup here to resume from."""
-        from mnist_ann.app.callbacks import snapshots  # imported here: it loads Keras
-
-        return bool(snapshots(self.backup))
-
-    def hooks(self, run: dict | None = None) -> tuple[list, Callable]:
-        """Keras callbacks (a backup after every epoch, the history kept in history.json) and the function that
-        resumes from the newest intact backup: `train`'s `callbacks` and `resume`. `run` holds the settings that make
-        the run (recipe, seed, ...): a backup made with other settings is refused."""
-        # Imported here: the lock is taken before TensorFlow loads, so a clash is reported at once.
-        from mnist_ann.app.callbacks import FollowBackup, HistoryFile, SafeBackup
-
-        if not self.writer:
-            backup = FollowBackup(self.backup, run)
-            return [backup], backup.restore
-        backup = SafeBackup(self.backup, run)
-        # History first: an epoch's line is on disk before the backup that says the epoch is done.
-        return [HistoryFile(self.path / HISTORY_FILE), backup], backup.restore
 
     def history(self) -> dict[str, list[float]]:
         """Every epoch's metrics, across resumes, as history.json holds them."""
