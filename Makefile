@@ -12,7 +12,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 NOTEBOOK := notebooks/MNIST-NN.ipynb
 # Quiet TensorFlow's C++ start-up chatter so logs and notebook outputs stay readable (0 shows everything).
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: run test test-all lint lock bench experiments choose variant site serve clean
 

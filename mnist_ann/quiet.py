@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
-QUIET_LEVEL = "2"  # TensorFlow's C++ log level that hides INFO and WARNING, keeps ERROR
+# TensorFlow's C++ log level that hides INFO, WARNING and ERROR lines (FATAL ones stay): with deterministic ops on,
+# TensorFlow 2.21 logs a spurious ERROR line ("NodeDef mentions attribute use_unbounded_threadpool") whenever Keras
+# feeds arrays through tf.data, at most every few seconds, and a CPU-only machine an ERROR about CUDA; a real failure
+# still raises its Python exception, with TensorFlow's message in it.
+QUIET_LEVEL = "3"
 VERBOSE_LEVEL = "0"  # the level at which quiet_tensorflow() leaves everything visible
 
 
@@ -59,7 +63,7 @@ def quiet_tensorflow() -> None:
     """Import TensorFlow without its start-up chatter; call it before the first TensorFlow import.
 
     TensorFlow 2.21 prints oneDNN and CUDA-probe notices while it loads, before TF_CPP_MIN_LOG_LEVEL
-    is read; they drown notebook output and mean nothing to a reader. This sets the level to 2 unless
+    is read; they drown notebook output and mean nothing to a reader. This sets the level to 3 (QUIET_LEVEL) unless
     it is already set, and loads TensorFlow and probes its devices with native stderr pointed at
     /dev/null. To see every message when debugging, set TF_CPP_MIN_LOG_LEVEL=0: then nothing is hidden.
     """

@@ -4,7 +4,6 @@ TensorFlow trains a whole epoch."""
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
@@ -16,7 +15,6 @@ import tensorflow as tf
 from mnist_ann.data import training_split
 from mnist_ann.epochs import EpochBatches
 from mnist_ann.model import Deskew, build_model, compile_model
-from mnist_ann.quiet import native_stderr_silenced
 from mnist_ann.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 
 
@@ -40,23 +38,7 @@ def learning_rate_schedule(recipe: Recipe, train_size: int):
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow's ops deterministic, so reruns repeat."""
     tf.config.experimental.enable_op_determinism()
-    _absorb_spurious_log()  # before seeding: its tiny model draws random numbers
     keras.utils.set_random_seed(seed)
-
-
-@functools.cache
-def _absorb_spurious_log() -> None:
-    """With deterministic ops on, TensorFlow 2.21 logs one spurious C++ error line ("NodeDef mentions attribute
-    use_unbounded_threadpool ...") the first time Keras feeds arrays through tf.data in a process, for `fit` and for
-    `predict` alike; run both once now, on a tiny model with native stderr silenced, so that the line lands in no
-    notebook cell and no log."""
-    with native_stderr_silenced():
-        keras.utils.set_random_seed(0)  # fit shuffles, and deterministic ops need a seed; set_seed sets its own next
-        tiny = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-        tiny.compile(optimizer="sgd", loss="mse")
-        zeros = np.zeros((2, 1), np.float32)
-        tiny.fit(zeros, zeros, batch_size=1, epochs=1, validation_data=(zeros, zeros), verbose=0)
-        tiny.predict(zeros, verbose=0)
 
 
 class EpochLog(keras.callbacks.Callback):

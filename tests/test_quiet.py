@@ -51,3 +51,30 @@ def test_a_keras_json_naming_another_backend_is_refused_and_tensorflow_is_not(tm
         require_tensorflow_backend()
     (tmp_path / "keras.json").write_text('{"backend": "tensorflow"}')
     require_tensorflow_backend()  # no error
+
+
+SPURIOUS = """
+import time
+import numpy as np
+import mnist_ann
+mnist_ann.quiet_tensorflow()
+import keras
+x, y = np.zeros((20_000, 784), np.float32), np.eye(10, dtype=np.float32)[np.arange(20_000) % 10]
+for _ in range(2):  # TensorFlow logs its line at most every few seconds: the second fit comes after that
+    mnist_ann.set_seed(0)
+    model = mnist_ann.build_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(x, y, batch_size=1024, epochs=1, validation_data=(x, y), verbose=0)
+    time.sleep(12)
+print("trained")
+"""
+
+
+@pytest.mark.full
+def test_the_quiet_level_hides_tensorflows_spurious_tf_data_line_and_level_2_shows_it():
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run([sys.executable, "-c", SPURIOUS], capture_output=True, text=True, timeout=300, env=env)
+    assert quiet.stdout.strip() == "trained" and quiet.stderr == "", quiet.stderr[-2000:]
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"  # what the project used to set: the line reaches stderr
+    loud = subprocess.run([sys.executable, "-c", SPURIOUS], capture_output=True, text=True, timeout=300, env=env)
+    assert loud.stdout.strip() == "trained" and "use_unbounded_threadpool" in loud.stderr, loud.stderr[-2000:]
