@@ -60,10 +60,6 @@ class Exercise:
         print(f"Solution: {self.solution_text}")
 
 
-def _returns_blank(function: Callable, *args) -> bool:
-    return function(*args) is ____
-
-
 # --- 1. parameters: count the weights and biases of a wider or narrower network -------------------------------------
 
 
@@ -183,9 +179,10 @@ def _judge_relu_backward(function: object) -> Verdict:
         return "incorrect", "pass your function itself, `relu_backward`, without calling it."
     z = np.array([[-2.0, -0.5, 0.5, 3.0], [1.5, -1.0, 2.0, -3.0]])
     dh = np.array([[0.1, -0.2, 0.3, -0.4], [0.5, 0.6, -0.7, 0.8]])
-    if _returns_blank(function, dh, z):
+    returned = function(dh, z)
+    if returned is ____:
         return "not yet", "relu_backward still returns the blank ____."
-    got = np.asarray(function(dh, z), dtype=float)
+    got = np.asarray(returned, dtype=float)
     right = dh * (z > 0)
     if got.shape != z.shape:
         return "incorrect", f"it returned shape {got.shape}; dz has the shape of z, {z.shape}."

@@ -123,12 +123,13 @@ def _sources(committed: dict) -> dict[str, str]:
     """Each number the README may quote, with where it comes from."""
     import mnist_ann
     from mnist_ann import data, images
+    from mnist_ann.model import HIDDEN, NUM_CLASSES
     from mnist_ann.recipes import RECIPES
 
     model = mnist_ann.build_model()
     known = {token: "the committed benchmark (make bench)" for token in TOKEN.findall(bench.headline(committed))}
     known |= {f"{model.count_params():,}": "the network's parameter count"}
-    known |= {str(units): "the network's layers" for units in (data.PIXELS, *mnist_ann.model.HIDDEN, 10)}
+    known |= {str(units): "the network's layers" for units in (data.PIXELS, *HIDDEN, NUM_CLASSES)}
     for recipe in RECIPES.values():
         known |= {str(recipe.epochs): "a recipe's epochs", str(recipe.batch_size): "a recipe's batch size"}
     (fit, _), (val, _) = data.training_split(np.zeros((60_000, data.SIDE, data.SIDE), np.uint8), np.zeros(60_000))

@@ -255,12 +255,12 @@ def cmd_evaluate(args) -> int:
     _, (x_test, y_test) = load_mnist(args.data_dir, verify=not args.no_verify)
     probabilities = predict_probabilities(model, x_test)  # the test set through the model once
     loss, accuracy = scores(probabilities, y_test)
-    report = per_class_report(y_test, probabilities.argmax(axis=1))
+    predicted = probabilities.argmax(axis=1)
     if args.json:
+        report = per_class_report(y_test, predicted)
         print(json.dumps({"test_loss": loss, "test_accuracy": accuracy, "per_class": report}, indent=2))
     else:
         print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} on {len(y_test)} images\n")
-        predicted = probabilities.argmax(axis=1)
         print(classification_report(y_test, predicted, labels=DIGITS, digits=4, zero_division=0))
     return 0
 
